@@ -1,0 +1,31 @@
+// The public API of the package root, listed by name.
+
+export { type Cancellable, withCancel, withTimeout } from './context.ts';
+export {
+  AggregateTaskError,
+  CancelledError,
+  ChannelClosedError,
+  FanoutError,
+  type FanoutErrorOptions,
+  RemoteTaskError,
+  SerializationError,
+  TaskModuleError,
+  TimeoutError,
+  WorkerExitedError,
+} from './errors.ts';
+export {
+  type FanOutOptions,
+  fanOut,
+  fanOutSettled,
+  type Progress,
+  type Settled,
+} from './fan-out.ts';
+export { Group, type GroupOptions } from './group.ts';
+export type {
+  AttemptOptions,
+  BackoffOptions,
+  RetryOptions,
+  TaskContext,
+  TaskFn,
+} from './task.ts';
+export { WaitGroup } from './wait-group.ts';

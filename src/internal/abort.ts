@@ -1,0 +1,50 @@
+// Abort-listener handling, written once: every API that takes a signal goes
+// through listen(), so each call adds at most one listener and removes it on
+// every exit path.
+
+/**
+ * Calls `onAbort` once when `signal` aborts and returns a function that
+ * removes the listener. No signal, no listener: the remover is a no-op.
+ * The caller must check `signal.aborted` first; this only listens.
+ */
+export function listen(signal: AbortSignal | undefined, onAbort: () => void): () => void {
+  if (signal === undefined) return noop;
+  signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+export function noop(): void {}
+
+/**
+ * Whether `err` only echoes the cancellation we caused with `reason`, rather
+ * than being a failure of the task's own: the reason itself (what
+ * `signal.throwIfAborted()` throws) or an AbortError that carries it as its
+ * cause (what Node's timers and events APIs throw).
+ */
+export function isEcho(err: unknown, reason: unknown): boolean {
+  if (err === reason) return true;
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    (err as { name?: unknown }).name === 'AbortError' &&
+    (err as { cause?: unknown }).cause === reason
+  );
+}
+
+/**
+ * Resolves after `ms`, or rejects with `signal.reason` as soon as `signal`
+ * aborts; leaves no timer and no listener behind either way.
+ */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const unlisten = listen(signal, () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+    const timer = setTimeout(() => {
+      unlisten();
+      resolve();
+    }, ms);
+  });
+}
