@@ -161,7 +161,7 @@ class Run<T, R> {
   private readonly ordered: boolean;
   private readonly failFast: boolean;
   private readonly source: Source<T>;
-  private readonly results: unknown[] = [];
+  private readonly results: unknown[];
   private readonly unlisten: () => void;
   private next = 0;
   /** Worker loops alive: running a task, or (async input) pulling one. */
@@ -202,6 +202,9 @@ class Run<T, R> {
     this.onProgress = options.onProgress;
     this.total = this.onProgress ? sizeOf(tasks) : undefined;
     this.source = sourceOf(tasks);
+    // Sized up front when the length is known, as a hand-written loop would.
+    this.results =
+      this.source.kind === 'array' && this.ordered ? new Array(this.source.array.length) : [];
     const parent = options.signal;
     this.unlisten = parent
       ? listen(parent, () => {
@@ -212,6 +215,14 @@ class Run<T, R> {
     if (this.source.kind === 'async') {
       this.stopSignal = deferred();
       this.spawnPuller();
+    } else if (
+      this.source.kind === 'array' &&
+      !policy &&
+      !settled &&
+      !this.onProgress &&
+      this.ordered
+    ) {
+      this.runArray(this.source.array);
     } else {
       while (this.workers < this.limit && !this.stopped && this.pullSync()) {
         this.workers++;
@@ -248,6 +259,41 @@ class Run<T, R> {
       index = this.next++;
     }
     if (--this.workers === 0) this.finish();
+  }
+
+  /**
+   * The common case (an array, in order, no retries, timeouts or progress)
+   * gets worker loops of its own, written as closures over local state:
+   * V8 runs those measurably faster than an async method reading fields.
+   */
+  private runArray(array: ArrayLike<T>): void {
+    const { fn, signal, results } = this;
+    let next = 0;
+    const work = async (item: T, index: number): Promise<void> => {
+      for (;;) {
+        try {
+          results[index] = await fn(item, new Context(signal, index, 1));
+        } catch (err) {
+          this.fail(err, index);
+        }
+        if (this.stopped || next >= array.length) break;
+        index = next++;
+        item = array[index]!;
+      }
+      this.next = next;
+      if (next >= array.length) this.exhausted = true;
+      if (--this.workers === 0) this.finish();
+    };
+    while (this.workers < this.limit && !this.stopped && next < array.length) {
+      this.workers++;
+      const index = next++;
+      void work(array[index]!, index);
+    }
+    this.next = next;
+    if (this.workers === 0) {
+      this.exhausted = true;
+      this.finish();
+    }
   }
 
   /** Async input: a worker that first pulls its own item. */
