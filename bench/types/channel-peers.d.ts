@@ -1,0 +1,3 @@
+// The peers measured by bench/channels.ts ship no types.
+declare module 'chan';
+declare module 'js-csp';
