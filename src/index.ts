@@ -1,5 +1,23 @@
 // The public API of the package root, listed by name.
 
+export { Channel, type ChannelOpOptions } from './channel/channel.ts';
+export type {
+  Receivable,
+  Receiver,
+  RecvResult,
+  Sendable,
+  Sender,
+} from './channel/protocol.ts';
+export {
+  type RecvCase,
+  recv,
+  type SelectCase,
+  type SelectOptions,
+  type SelectResult,
+  type SendCase,
+  select,
+  send,
+} from './channel/select.ts';
 export { type Cancellable, withCancel, withTimeout } from './context.ts';
 export {
   AggregateTaskError,
