@@ -14,6 +14,7 @@ import {
   checkString,
 } from './internal/validate.ts';
 import type { AttemptOptions, TaskFn } from './task.ts';
+import { traceCall } from './tracing/calls.ts';
 
 /** Counts passed to `onProgress`. `done` counts settled tasks, failed ones included. */
 export interface Progress {
@@ -134,7 +135,10 @@ function start<T, R>(
     checkOptionalFunction(api, 'options.onProgress', o.onProgress);
     const policy = compilePolicy(api, o);
     if (o.signal?.aborted) return Promise.reject(o.signal.reason);
-    return new Run(tasks, fn, o, policy, settled).promise;
+    // One lookup per call; undefined (nothing per task) without an SDK.
+    const trace = traceCall(api, o, tasks);
+    if (trace === undefined) return new Run(tasks, fn, o, policy, settled).promise;
+    return trace.end(new Run(tasks, trace.wrap(fn), o, policy, settled).promise);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -237,6 +241,9 @@ class Run<T, R> {
   private async work(item: T, index: number): Promise<void> {
     const sync = this.source.kind !== 'async';
     for (;;) {
+      // An async pull resolves a few microtasks before we get here: the
+      // call may have stopped in between.
+      if (this.stopped) break;
       if (this.onProgress) this.progress(1, 0, 0);
       try {
         const value = this.policy
@@ -246,7 +253,6 @@ class Run<T, R> {
       } catch (err) {
         this.fail(err, index);
       }
-      if (this.stopped) break;
       if (sync) {
         if (!this.pullSync()) break;
         item = this.pulled as T;

@@ -3,6 +3,7 @@ import { isEcho, listen, noop } from './internal/abort.ts';
 import { type Deferred, deferred } from './internal/deferred.ts';
 import { attachSuppressed } from './internal/suppressed.ts';
 import { checkFunction, checkLimit, checkObject, checkSignal } from './internal/validate.ts';
+import { type GroupTrace, traceGroup } from './tracing/group.ts';
 
 /** Options of a {@link Group}. */
 export interface GroupOptions {
@@ -56,6 +57,7 @@ export class Group {
   #laterErrors: unknown[] | undefined;
   #parentAborted = false;
   #waited = true;
+  readonly #trace: GroupTrace | undefined;
 
   constructor(options?: GroupOptions) {
     checkObject('Group', 'options', options);
@@ -64,6 +66,7 @@ export class Group {
     this.signal = this.#controller.signal;
     this.#parent = options?.signal;
     this.#limit = options?.limit ?? Number.POSITIVE_INFINITY;
+    this.#trace = traceGroup(this.#parent, options?.limit);
     if (this.#parent?.aborted) this.#onParentAbort();
   }
 
@@ -81,6 +84,7 @@ export class Group {
     checkFunction('Group.go', 'fn', fn);
     if (this.signal.aborted) return RESOLVED;
     this.#waited = false;
+    if (this.#trace) fn = this.#trace.wrap(fn);
     if (this.#active < this.#limit) {
       this.#run(fn);
       return RESOLVED;
@@ -101,6 +105,7 @@ export class Group {
     checkFunction('Group.tryGo', 'fn', fn);
     if (this.signal.aborted || this.#active >= this.#limit || this.#queue.length > 0) return false;
     this.#waited = false;
+    if (this.#trace) fn = this.#trace.wrap(fn);
     this.#run(fn);
     return true;
   }
@@ -113,6 +118,7 @@ export class Group {
   async wait(): Promise<void> {
     await this.#settled();
     this.#waited = true;
+    this.#trace?.end(this.#failed, this.#firstError, this.signal);
     if (this.#failed) {
       if (this.#laterErrors) attachSuppressed(this.#firstError, this.#laterErrors);
       this.#laterErrors = undefined;
@@ -134,6 +140,7 @@ export class Group {
     }
     await this.#settled();
     this.#waited = true;
+    this.#trace?.end(this.#failed, this.#firstError, this.signal);
     const errors = this.#laterErrors;
     this.#laterErrors = undefined;
     if (this.#failed) {

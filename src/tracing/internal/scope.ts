@@ -1,0 +1,308 @@
+// What fanOut, fanOutSettled and Group share: a span for the call (or the
+// group's life), a child span per task attempt run inside its own context,
+// the outcome counts, and the metrics. The core asks for a Scope once per
+// call; when neither traces nor metrics are recorded it gets none, so a
+// program without an SDK pays one lookup per call and nothing per task.
+
+import type {
+  Attributes,
+  Exception,
+  Link,
+  Context as OtelContext,
+  Span,
+  SpanContext,
+  Tracer,
+} from '@opentelemetry/api';
+import { CancelledError } from '../../errors.ts';
+import { isEcho } from '../../internal/abort.ts';
+import { type OtelApi, otel } from '../api.ts';
+import { type Instruments, instruments, tracer } from './providers.ts';
+
+const SUCCEEDED = 0;
+const FAILED = 1;
+const CANCELLED = 2;
+type Outcome = typeof SUCCEEDED | typeof FAILED | typeof CANCELLED;
+
+/** A failed attempt that may be retried: its span, for the next one's link. */
+interface Previous {
+  context: SpanContext | undefined;
+  outcome: Outcome;
+}
+
+let enabled = true;
+
+/**
+ * Switches fanout's tracing and metrics hooks on or off for the whole
+ * process (on by default). For the benchmark that measures what the hooks
+ * cost; not part of the public API.
+ */
+export function switchTracing(on: boolean): void {
+  enabled = on;
+}
+
+/** How a scope is opened: see {@link openScope}. */
+export interface ScopeOptions {
+  /** `fanOut`, `fanOutSettled` or `Group`: the `fanout.api` metric attribute. */
+  api: string;
+  /** The call span's name. */
+  spanName: string;
+  /** The task spans' name and the `fanout.task.name` metric attribute. */
+  taskName: string;
+  /** The caller's signal: its reason, when it aborts, is a cancellation, not an error. */
+  parent: AbortSignal | undefined;
+  /** Total tries per task; above 1 the scope links each retry to the attempt before. */
+  attempts: number;
+}
+
+/**
+ * Opens a scope: starts the call span as a child of the active context, and
+ * picks up the metric instruments. Returns undefined when tracing is
+ * switched off, the API is missing, or neither a recording span nor a
+ * MeterProvider is there.
+ */
+export function openScope(options: ScopeOptions): Scope | undefined {
+  if (!enabled) return undefined;
+  const t = tracer();
+  if (t === undefined) return undefined;
+  const api = otel!;
+  const active = api.context.active();
+  const span = t.startSpan(options.spanName, { kind: api.SpanKind.INTERNAL }, active);
+  const recording = span.isRecording();
+  const metrics = instruments();
+  if (!recording && metrics === undefined) return undefined;
+  return new Scope(
+    api,
+    t,
+    recording ? span : undefined,
+    recording ? api.trace.setSpan(active, span) : active,
+    metrics,
+    options,
+  );
+}
+
+/**
+ * One traced call or group. Each `run` is one task attempt; `end` closes the
+ * call span once the call has settled.
+ */
+export class Scope {
+  /** Outcomes of the tasks so far; a retried attempt's failure is taken back. */
+  succeeded = 0;
+  failed = 0;
+  cancelled = 0;
+  private ended = false;
+  private readonly taskName: string;
+  private readonly parent: AbortSignal | undefined;
+  private readonly attempts: number;
+  private readonly previous: Map<number, Previous> | undefined;
+  private readonly attrs: Attributes;
+  private readonly retryAttrs: Attributes;
+
+  constructor(
+    private readonly api: OtelApi,
+    private readonly tracer: Tracer,
+    /** The call span, when it records. */
+    readonly span: Span | undefined,
+    /** The context task spans are children of. */
+    private readonly ctx: OtelContext,
+    private readonly metrics: Instruments | undefined,
+    options: ScopeOptions,
+  ) {
+    this.taskName = options.taskName;
+    this.parent = options.parent;
+    this.attempts = options.attempts;
+    this.previous = options.attempts > 1 ? new Map() : undefined;
+    this.attrs = { 'fanout.api': options.api, 'fanout.task.name': options.taskName };
+    this.retryAttrs = { ...this.attrs, 'fanout.task.retry': true };
+  }
+
+  /**
+   * Runs one attempt of task `index`, `fn(a, b)`, inside a new child span,
+   * and records how it ended. `waitMs` is the time the task waited for its
+   * slot (first attempts only). Returns what `fn` returns; a promise when
+   * `fn` returns one.
+   */
+  run<A, B, R>(
+    fn: (a: A, b: B) => R,
+    a: A,
+    b: B,
+    index: number,
+    attempt: number,
+    signal: AbortSignal,
+    waitMs: number | undefined,
+  ): R {
+    let link: SpanContext | undefined;
+    if (attempt > 1 && this.previous !== undefined) link = this.takePrevious(index);
+    let span: Span | undefined;
+    if (this.span !== undefined) {
+      const attributes: Attributes = { 'fanout.task.index': index, 'fanout.task.attempt': attempt };
+      if (waitMs !== undefined) attributes['fanout.task.slot_wait_ms'] = waitMs;
+      const links: Link[] | undefined =
+        link === undefined
+          ? undefined
+          : [{ context: link, attributes: { 'fanout.link': 'previous_attempt' } }];
+      span = this.tracer.startSpan(
+        this.taskName,
+        { kind: this.api.SpanKind.INTERNAL, attributes, links },
+        this.ctx,
+      );
+    }
+    const m = this.metrics;
+    const attrs = attempt > 1 ? this.retryAttrs : this.attrs;
+    const t0 = m === undefined ? 0 : performance.now();
+    if (m !== undefined) {
+      m.started.add(1, attrs);
+      m.active.add(1, attrs);
+      if (waitMs !== undefined) m.slotWait.record(waitMs / 1000, attrs);
+    }
+    let result: R;
+    try {
+      result =
+        span === undefined
+          ? fn(a, b)
+          : this.api.context.with(this.api.trace.setSpan(this.ctx, span), fn, undefined, a, b);
+    } catch (err) {
+      this.settle(span, index, attempt, signal, t0, true, err);
+      throw err;
+    }
+    if (typeof (result as { then?: unknown } | null)?.then !== 'function') {
+      this.settle(span, index, attempt, signal, t0, false, undefined);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        this.settle(span, index, attempt, signal, t0, false, undefined);
+        return value;
+      },
+      (err: unknown) => {
+        this.settle(span, index, attempt, signal, t0, true, err);
+        throw err;
+      },
+    ) as R;
+  }
+
+  /**
+   * Ends the call span with the outcome counts: with a cancellation event
+   * when `error` is the caller's cancellation, with the error otherwise.
+   * Only the first call counts.
+   */
+  end(threw: boolean, error: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    const span = this.span;
+    if (span === undefined) return;
+    span.setAttributes({
+      'fanout.tasks.succeeded': this.succeeded,
+      'fanout.tasks.failed': this.failed,
+      'fanout.tasks.cancelled': this.cancelled,
+    });
+    if (threw) {
+      if (this.isCancellation(error)) cancelled(span, error);
+      else this.markFailed(span, error);
+    }
+    span.end();
+  }
+
+  /**
+   * A task's attempt ended by cancellation when its signal aborted because
+   * the call was cancelled: a sibling failed, the group was left, or the
+   * caller's signal aborted. A timeout is the attempt's own failure.
+   */
+  private isCancellation(reason: unknown): boolean {
+    return (
+      reason instanceof CancelledError ||
+      (this.parent?.aborted === true && reason === this.parent.reason)
+    );
+  }
+
+  private settle(
+    span: Span | undefined,
+    index: number,
+    attempt: number,
+    signal: AbortSignal,
+    t0: number,
+    threw: boolean,
+    error: unknown,
+  ): void {
+    let outcome: Outcome = SUCCEEDED;
+    if (threw) {
+      outcome =
+        signal.aborted && isEcho(error, signal.reason) && this.isCancellation(signal.reason)
+          ? CANCELLED
+          : FAILED;
+    } else if (signal.aborted && !this.isCancellation(signal.reason)) {
+      // Its timeout passed: the attempt fails with the TimeoutError even
+      // though the task returned, as the core decides.
+      outcome = FAILED;
+      error = signal.reason;
+    }
+    if (outcome === SUCCEEDED) this.succeeded++;
+    else if (outcome === FAILED) this.failed++;
+    else this.cancelled++;
+    if (span !== undefined) {
+      if (outcome !== SUCCEEDED && signal.aborted) cancelled(span, signal.reason);
+      if (outcome === FAILED) this.markFailed(span, error);
+      span.end();
+    }
+    const m = this.metrics;
+    if (m !== undefined) {
+      const attrs = attempt > 1 ? this.retryAttrs : this.attrs;
+      m.active.add(-1, attrs);
+      m.duration.record((performance.now() - t0) / 1000, attrs);
+      const counter =
+        outcome === SUCCEEDED ? m.succeeded : outcome === FAILED ? m.failed : m.cancelled;
+      counter.add(1, attrs);
+    }
+    // Only an attempt that failed with tries left can have a successor.
+    if (this.previous !== undefined && outcome !== SUCCEEDED && attempt < this.attempts) {
+      this.previous.set(index, { context: span?.spanContext(), outcome });
+    }
+  }
+
+  /** A retry begins: the attempt before was not the task's last word. */
+  private takePrevious(index: number): SpanContext | undefined {
+    const p = this.previous!.get(index);
+    if (p === undefined) return undefined;
+    this.previous!.delete(index);
+    if (p.outcome === FAILED) this.failed--;
+    else if (p.outcome === CANCELLED) this.cancelled--;
+    return p.context;
+  }
+
+  private markFailed(span: Span, error: unknown): void {
+    span.recordException(asException(error));
+    span.setAttribute('error.type', errorType(error));
+    span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: messageOf(error) });
+  }
+}
+
+function cancelled(span: Span, reason: unknown): void {
+  span.addEvent('fanout.cancelled', { 'fanout.cancel.reason': describe(reason) });
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  try {
+    return String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : describe(error);
+}
+
+/** The error's class, as the `error.type` convention asks; `_OTHER` for non-errors. */
+function errorType(error: unknown): string {
+  if (error instanceof Error) return error.name || error.constructor.name;
+  return '_OTHER';
+}
+
+function asException(error: unknown): Exception {
+  if (error instanceof Error) return error;
+  if (typeof error === 'object' && error !== null) {
+    const e = error as { message?: unknown; name?: unknown };
+    if (typeof e.message === 'string' || typeof e.name === 'string') return error as Exception;
+  }
+  return describe(error);
+}
