@@ -253,6 +253,7 @@ class Run<T, R> {
       } catch (err) {
         this.fail(err, index);
       }
+      if (this.stopped) break;
       if (sync) {
         if (!this.pullSync()) break;
         item = this.pulled as T;
