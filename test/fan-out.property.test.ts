@@ -36,7 +36,7 @@ const scheduleArb = fc.record({
   attempts: fc.integer({ min: 1, max: 2 }),
 });
 
-type Schedule = fc.infer<typeof scheduleArb>;
+type Schedule = typeof scheduleArb extends fc.Arbitrary<infer S> ? S : never;
 
 async function runSchedule(s: Schedule): Promise<void> {
   const controller = new AbortController();
