@@ -1,0 +1,108 @@
+// Runs one `fanout exec` job as its own process group, so that stopping it
+// stops everything it started: SIGTERM to the group, then SIGKILL once the
+// grace period is over.
+
+import { spawn } from 'node:child_process';
+import { listen } from '../../internal/abort.ts';
+import type { Invocation } from './template.ts';
+
+/** How a job ended, with its captured output. */
+export interface JobResult {
+  /** Exit code, or -1 when the job was killed by a signal. */
+  exitCode: number;
+  /** The signal that killed it (name), if any. */
+  signal: NodeJS.Signals | null;
+  stdout: Buffer[];
+  stderr: Buffer[];
+  /** Bytes of output, for the joblog's Receive column. */
+  received: number;
+  /** Epoch ms at start, and run time in ms. */
+  start: number;
+  runtime: number;
+}
+
+export interface JobOptions {
+  /** Aborts the job: its group gets SIGTERM, then SIGKILL after `grace` ms. */
+  signal: AbortSignal;
+  grace: number;
+  /** Called with each chunk as it arrives instead of capturing it (`--line-buffer`). */
+  onData?: (stream: 1 | 2, chunk: Buffer) => void;
+}
+
+const SHELL = '/bin/sh';
+
+/** Starts `inv` and resolves when it has exited and its output is closed; never rejects. */
+export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult> {
+  const start = Date.now();
+  const t0 = performance.now();
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  let received = 0;
+  if (options.signal.aborted) {
+    return Promise.resolve({
+      exitCode: -1,
+      signal: 'SIGTERM',
+      stdout,
+      stderr,
+      received,
+      start,
+      runtime: 0,
+    });
+  }
+  return new Promise((resolve) => {
+    const [file, args] = inv.shell ? [SHELL, ['-c', inv.line]] : [inv.file, inv.args];
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let killTimer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const finish = (exitCode: number, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      unlisten();
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      resolve({
+        exitCode,
+        signal,
+        stdout,
+        stderr,
+        received,
+        start,
+        runtime: performance.now() - t0,
+      });
+    };
+    const kill = (sig: NodeJS.Signals) => {
+      try {
+        // The minus sign addresses the whole process group the job leads.
+        process.kill(-child.pid!, sig);
+      } catch {
+        // Already gone.
+      }
+    };
+    const unlisten = listen(options.signal, () => {
+      if (child.pid === undefined) return;
+      kill('SIGTERM');
+      killTimer = setTimeout(() => kill('SIGKILL'), options.grace);
+      killTimer.unref();
+    });
+    const onData = options.onData;
+    child.stdout.on('data', (b: Buffer) => {
+      received += b.length;
+      if (onData) onData(1, b);
+      else stdout.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      received += b.length;
+      if (onData) onData(2, b);
+      else stderr.push(b);
+    });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // The shell says "not found" with 127 and "not executable" with 126; do the same.
+      const code = err.code === 'ENOENT' ? 127 : 126;
+      const what = err.code === 'ENOENT' ? 'command not found' : err.message;
+      const msg = Buffer.from(`fanout: ${file}: ${what}\n`);
+      if (onData) onData(2, msg);
+      else stderr.push(msg);
+      finish(code, null);
+    });
+    child.on('close', (code, signal) => finish(code ?? -1, signal));
+  });
+}

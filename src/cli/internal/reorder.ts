@@ -1,0 +1,68 @@
+// Ordered output that streams: a result is emitted as soon as every earlier
+// one has been, and results that arrive early wait in a ring of `window`
+// slots. The input is held back (see `room`) so that no index ever runs more
+// than `window` ahead of the next one to emit: memory is bounded by the
+// window, not by the input.
+
+import { type Deferred, deferred } from '../../internal/deferred.ts';
+
+const EMPTY = Symbol('empty');
+
+export class Reorder<T> {
+  /** The index of the next value to emit. */
+  next = 0;
+  private readonly slots: (T | typeof EMPTY)[];
+  private waiting: Deferred<void> | undefined;
+  private waitingFor = 0;
+
+  constructor(
+    readonly window: number,
+    private readonly emit: (value: T, index: number) => void,
+  ) {
+    this.slots = new Array(window).fill(EMPTY);
+  }
+
+  /** Takes the value of `index`, which must be less than `next + window`. */
+  put(index: number, value: T): void {
+    if (index !== this.next) {
+      this.slots[index % this.window] = value;
+      return;
+    }
+    this.emit(value, index);
+    let next = index + 1;
+    for (;;) {
+      const slot = next % this.window;
+      const v = this.slots[slot]!;
+      if (v === EMPTY) break;
+      this.slots[slot] = EMPTY;
+      this.emit(v, next);
+      next++;
+    }
+    this.next = next;
+    if (this.waiting !== undefined && this.waitingFor < next + this.window) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w.resolve();
+    }
+  }
+
+  /** Undefined when `index` may start now, else a promise of when it may. */
+  room(index: number): Promise<void> | undefined {
+    if (index < this.next + this.window) return undefined;
+    this.waitingFor = index;
+    this.waiting ??= deferred();
+    return this.waiting.promise;
+  }
+
+  /** Emits every value still held, in index order, skipping the gaps. */
+  flushAll(): void {
+    const end = this.next + this.window;
+    for (let i = this.next; i < end; i++) {
+      const slot = i % this.window;
+      const v = this.slots[slot]!;
+      if (v === EMPTY) continue;
+      this.slots[slot] = EMPTY;
+      this.emit(v, i);
+    }
+  }
+}
