@@ -1,0 +1,385 @@
+// The heart of a pool: queues jobs, spreads them over the threads in
+// batches, settles them from the threads' results, forwards cancellation,
+// and replaces threads that die.
+
+import {
+  CancelledError,
+  SerializationError,
+  TaskModuleError,
+  WorkerExitedError,
+} from '../../errors.ts';
+import { listen } from '../../internal/abort.ts';
+import { type Deferred, deferred } from '../../internal/deferred.ts';
+import type { TaskContext } from '../../task.ts';
+import { injectTraceContext } from '../../tracing/propagation.ts';
+import { isTransfer } from '../transfer.ts';
+import { decode, encode } from './error-codec.ts';
+import { Job, Watch } from './job.ts';
+import {
+  ABORT,
+  ECHO,
+  FAILED,
+  type FromWorker,
+  MAX_SLOTS,
+  NO_TASK,
+  READY,
+  RESULTS,
+  type ResultsMessage,
+  THREW,
+  UNCLONEABLE,
+} from './protocol.ts';
+import { Thread, type ThreadSpec } from './thread.ts';
+
+// How much work (in ms of measured task time) a thread may hold beyond the
+// pool's own queue. Enough for tiny tasks to travel in big batches; small
+// enough that long tasks stay in the pool's queue, where any thread that
+// frees up can take them, instead of waiting behind each other in one thread.
+const TARGET_MS = 2;
+// Never fewer than two, so that a thread has its next task at hand when it
+// finishes one and never waits for a round trip.
+const MIN_CAP = 2;
+// Until the first results tell how long tasks take.
+const INITIAL_CAP = 4;
+
+export interface SchedulerOptions extends ThreadSpec {
+  size: number;
+  abortGrace: number;
+}
+
+export class Scheduler {
+  private readonly threads: Thread[] = [];
+  private readonly queue: Job[] = [];
+  private head = 0;
+  private scheduled = false;
+  private readonly dispatchNow = () => this.dispatch();
+  private cap = INITIAL_CAP;
+  private busySum = 0;
+  private countSum = 0;
+  private readonly watches = new Map<AbortSignal, Watch>();
+  private lastSignal: AbortSignal | undefined;
+  private lastWatch: Watch | undefined;
+  private active = 0;
+  private drained: Deferred<void> | undefined;
+  private exports: Set<string> | undefined;
+  private broken: TaskModuleError | undefined;
+  private closing = false;
+  private terminated = false;
+  private readyCount = 0;
+  readonly ready: Deferred<void> = deferred();
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.ready.promise.catch(() => {}); // nobody has to ask
+    for (let i = 0; i < options.size; i++) this.threads.push(this.spawn());
+  }
+
+  /** Queues one task; the promise settles with its result or error. */
+  submit(name: string, input: unknown, ctx: Partial<TaskContext> | undefined): Promise<unknown> {
+    if (this.broken !== undefined) return Promise.reject(copy(this.broken));
+    if (this.closing) return Promise.reject(new CancelledError('threadPool: the pool is closed'));
+    const signal = ctx?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.exports !== undefined && !this.exports.has(name)) {
+      return Promise.reject(this.noTask(name));
+    }
+    let job!: Job;
+    const promise = new Promise((resolve, reject) => {
+      job = new Job(
+        name,
+        input,
+        ctx?.index ?? 0,
+        ctx?.attempt ?? 1,
+        signal,
+        injectTraceContext(),
+        resolve,
+        reject,
+      );
+    });
+    if (isTransfer(input)) {
+      job.input = input.value;
+      job.moves = input.list;
+    }
+    if (signal !== undefined) this.watch(job, signal);
+    this.active++;
+    this.queue.push(job);
+    this.schedule();
+    return promise;
+  }
+
+  /** Lets queued and running tasks finish, then ends every thread. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.active > 0) {
+      this.drained = deferred();
+      await this.drained.promise;
+    }
+    this.terminated = true;
+    this.ready.reject(new CancelledError('threadPool: the pool was closed before it was ready'));
+    await Promise.all(
+      this.threads.map((t) => {
+        t.gone = true;
+        return t.worker.terminate();
+      }),
+    );
+  }
+
+  private spawn(): Thread {
+    const t = new Thread(this.options);
+    t.worker.on('message', (m: FromWorker) => this.onMessage(t, m));
+    t.worker.on('error', (error) => {
+      t.error = error;
+    });
+    t.worker.on('exit', (code) => this.onExit(t, code));
+    return t;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(this.dispatchNow);
+  }
+
+  /**
+   * Hands queued jobs to the threads with room, filling the least loaded
+   * first up to a common level, so no thread idles while another holds
+   * queued work; each thread gets one message.
+   */
+  private dispatch(): void {
+    this.scheduled = false;
+    const queue = this.queue;
+    const cap = this.cap;
+    const open = this.threads.filter((t) => !t.gone && t.load < cap);
+    if (open.length > 0 && this.head < queue.length) {
+      open.sort((a, b) => a.load - b.load);
+      const level = fillLevel(open, queue.length - this.head, cap);
+      for (const t of open) {
+        const n = level - t.load;
+        if (n <= 0) break;
+        const batch: Job[] = [];
+        while (batch.length < n && this.head < queue.length) {
+          const job = queue[this.head++]!;
+          if (!job.done) batch.push(job);
+        }
+        if (batch.length === 0) break;
+        const refused = t.send(batch);
+        if (refused !== undefined) {
+          for (const r of refused) this.settle(r.job, false, r.error);
+        }
+      }
+    }
+    if (this.head === queue.length) {
+      queue.length = 0;
+      this.head = 0;
+    } else if (this.head > 4096) {
+      queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  private onMessage(t: Thread, m: FromWorker): void {
+    if (m.t === RESULTS) this.onResults(t, m);
+    else if (m.t === READY) {
+      t.ready = true;
+      this.exports = new Set(m.exports);
+      if (++this.readyCount === this.options.size) this.ready.resolve();
+    } else if (m.t === FAILED) {
+      const what = m.stage === 'setup' ? 'setup module' : 'task module';
+      const url = m.stage === 'setup' ? this.options.setup! : this.options.module;
+      const cause = decode(m.error) as Error;
+      const message = `threadPool: cannot load the ${what} ${url}: ${cause?.message ?? cause}`;
+      this.fail(new TaskModuleError(message, url, undefined, { cause }));
+    }
+  }
+
+  private onResults(t: Thread, m: ResultsMessage): void {
+    const ok = m.ok;
+    for (let i = 0; i < ok.length; i += 2) {
+      const job = t.take(ok[i] as number);
+      if (job !== undefined) this.settle(job, true, ok[i + 1]);
+    }
+    const err = m.err;
+    if (err !== undefined) {
+      for (let i = 0; i < err.length; i += 3) {
+        const job = t.take(err[i] as number);
+        if (job !== undefined) this.settle(job, false, this.failure(job, err[i + 1], err[i + 2]));
+      }
+    }
+    if (m.n > 0) {
+      this.busySum = this.busySum * 0.5 + m.busy;
+      this.countSum = this.countSum * 0.5 + m.n;
+      const perTask = this.busySum / this.countSum;
+      this.cap =
+        perTask > 0
+          ? Math.max(MIN_CAP, Math.min(MAX_SLOTS, Math.ceil(TARGET_MS / perTask)))
+          : MAX_SLOTS;
+    }
+    if (this.head < this.queue.length) this.schedule();
+  }
+
+  private failure(job: Job, status: unknown, payload: unknown): unknown {
+    switch (status) {
+      case THREW:
+        return decode(payload as Parameters<typeof decode>[0]);
+      case ECHO:
+        return job.aborted ? job.signal!.reason : new CancelledError('threadPool: task cancelled');
+      case NO_TASK:
+        return this.noTask(job.name);
+      case UNCLONEABLE:
+        return new SerializationError(
+          `threadPool: the result of task "${job.name}" (index ${job.index}) cannot be sent back from its worker thread: ${payload}`,
+        );
+      default:
+        return new Error(`threadPool: unknown result status ${String(status)}`);
+    }
+  }
+
+  private noTask(name: string): TaskModuleError {
+    const { module } = this.options;
+    return new TaskModuleError(
+      `threadPool: the task module ${module} has no function export "${name}"`,
+      module,
+      name,
+    );
+  }
+
+  private settle(job: Job, ok: boolean, value: unknown): void {
+    job.done = true;
+    const w = job.watch;
+    if (w?.remove(job)) this.unwatch(w);
+    if (--this.active === 0) this.drained?.resolve();
+    if (ok) job.resolve(value);
+    else job.reject(value);
+  }
+
+  private watch(job: Job, signal: AbortSignal): void {
+    let w = signal === this.lastSignal ? this.lastWatch : this.watches.get(signal);
+    if (w === undefined) {
+      const watch = new Watch(signal);
+      watch.unlisten = listen(signal, () => this.onAbort(watch));
+      this.watches.set(signal, watch);
+      w = watch;
+    }
+    this.lastSignal = signal;
+    this.lastWatch = w;
+    w.add(job);
+  }
+
+  private unwatch(w: Watch): void {
+    w.unlisten();
+    this.watches.delete(w.signal);
+    if (this.lastWatch === w) this.lastSignal = this.lastWatch = undefined;
+  }
+
+  /**
+   * The caller's signal aborted: queued jobs fail at once; jobs on threads
+   * get their flag raised and an ABORT message, and a thread still holding
+   * one of them after the grace period is terminated.
+   */
+  private onAbort(w: Watch): void {
+    this.unwatch(w);
+    const reason = w.signal.reason;
+    const byThread = new Map<Thread, Job[]>();
+    for (let job = w.head; job !== undefined; ) {
+      const next = job.next;
+      job.prev = job.next = job.watch = undefined;
+      const t = job.thread;
+      if (t === undefined) {
+        this.settle(job, false, reason);
+      } else {
+        job.aborted = true;
+        Atomics.store(t.flags, job.slot, 1);
+        const list = byThread.get(t);
+        if (list === undefined) byThread.set(t, [job]);
+        else list.push(job);
+      }
+      job = next;
+    }
+    w.head = undefined;
+    w.count = 0;
+    for (const [t, jobs] of byThread) {
+      const slots = jobs.map((j) => j.slot);
+      try {
+        t.worker.postMessage({ t: ABORT, slots, reason: encode(reason) });
+      } catch {
+        t.worker.postMessage({ t: ABORT, slots, reason: undefined });
+      }
+      setTimeout(() => this.enforce(t, jobs), this.options.abortGrace).unref();
+    }
+  }
+
+  private enforce(t: Thread, jobs: Job[]): void {
+    if (t.gone || !jobs.some((j) => !j.done)) return;
+    t.killed = true;
+    t.gone = true;
+    void t.worker.terminate();
+  }
+
+  private onExit(t: Thread, code: number): void {
+    t.gone = true;
+    const grace = this.options.abortGrace;
+    for (let slot = 0; slot < MAX_SLOTS && t.load > 0; slot++) {
+      const job = t.take(slot);
+      if (job === undefined) continue;
+      if (job.aborted) {
+        this.settle(job, false, job.signal!.reason);
+        continue;
+      }
+      const where = `task "${job.name}" (index ${job.index})`;
+      const message = t.killed
+        ? `threadPool: worker thread terminated after a task ignored its abort signal for ${grace} ms; ${where} was on it`
+        : `threadPool: worker thread exited with code ${code} while holding ${where}`;
+      this.settle(job, false, new WorkerExitedError(message, code, { cause: t.error }));
+    }
+    if (this.terminated || this.broken !== undefined) return;
+    if (!t.ready && !t.killed) {
+      const { module } = this.options;
+      const message = `threadPool: a worker thread exited with code ${code} while loading the task module ${module}`;
+      this.fail(new TaskModuleError(message, module, undefined, { cause: t.error }));
+      return;
+    }
+    const i = this.threads.indexOf(t);
+    if (i >= 0) this.threads[i] = this.spawn();
+    if (this.head < this.queue.length) this.schedule();
+  }
+
+  /** The module cannot load: every task, now and later, fails with `error`. */
+  private fail(error: TaskModuleError): void {
+    if (this.broken !== undefined) return;
+    this.broken = error;
+    this.ready.reject(error);
+    for (let i = this.head; i < this.queue.length; i++) {
+      const job = this.queue[i]!;
+      if (!job.done) this.settle(job, false, copy(error));
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    for (const t of this.threads) {
+      t.gone = true;
+      for (let slot = 0; slot < MAX_SLOTS && t.load > 0; slot++) {
+        const job = t.take(slot);
+        if (job !== undefined) this.settle(job, false, copy(error));
+      }
+      void t.worker.terminate();
+    }
+  }
+}
+
+/**
+ * The load up to which to fill `open` (sorted by load, ascending) so that
+ * `queued` jobs are spread evenly over the least loaded threads, never above
+ * `cap`.
+ */
+function fillLevel(open: Thread[], queued: number, cap: number): number {
+  let sum = 0;
+  for (let k = 0; k < open.length; k++) {
+    sum += open[k]!.load;
+    const next = k + 1 < open.length ? open[k + 1]!.load : cap;
+    const level = Math.ceil((queued + sum) / (k + 1));
+    if (level <= next) return Math.min(cap, level);
+  }
+  return cap;
+}
+
+/** A fresh error per caller, so that one caller's `suppressed` never shows up in another's. */
+function copy(error: TaskModuleError): TaskModuleError {
+  return new TaskModuleError(error.message, error.module, error.task, { cause: error.cause });
+}

@@ -1,0 +1,149 @@
+// One worker thread of a pool: starts it (through tsx when TypeScript is in
+// play), tracks the jobs it holds by slot, and sends them in batches.
+
+import { type ResourceLimits, type TransferListItem, Worker } from 'node:worker_threads';
+import { SerializationError } from '../../errors.ts';
+import type { Job } from './job.ts';
+import { FAILED, MAX_SLOTS, RUN, RUN_STRIDE, type WorkerInit } from './protocol.ts';
+
+const self = import.meta.url;
+// Compiled, this file is internal/thread.js next to worker.js; under tsx,
+// thread.ts next to worker.ts, which only tsx can load.
+const fromSource = self.endsWith('.ts');
+const ENTRY = new URL(fromSource ? '../worker.ts' : '../worker.js', self);
+const TS_FILE = /\.[cm]?tsx?$/;
+
+// Node 20 does not apply loader hooks from `--import tsx` in execArgv to a
+// worker's own modules, and loading tsx there only slows its start: drop
+// those flags, and register tsx inside the worker when it is needed.
+const EXEC_ARGV = dropTsx(process.execArgv);
+const BOOT = `const { workerData, parentPort } = require('node:worker_threads');
+import(workerData.tsx)
+  .then((tsx) => { tsx.register(); return import(workerData.entry); })
+  .catch((e) => parentPort.postMessage({ t: ${FAILED}, stage: 'module',
+    error: { e: { name: String(e && e.name), message: String(e && e.message), stack: e && e.stack } } }));`;
+
+function dropTsx(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (
+      (a === '--import' || a === '--require' || a === '-r' || a === '--loader') &&
+      /tsx/.test(argv[i + 1] ?? '')
+    ) {
+      i++;
+    } else if (/^--(import|require|loader|experimental-loader)=.*tsx/.test(a)) {
+      // dropped
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+function tsxApi(): string | undefined {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ThreadSpec {
+  module: string;
+  setup: string | undefined;
+  resourceLimits: ResourceLimits | undefined;
+}
+
+/** A job whose input could not be sent, and why. */
+export interface Refused {
+  job: Job;
+  error: SerializationError;
+}
+
+export class Thread {
+  readonly worker: Worker;
+  readonly flags: Int32Array;
+  /** The jobs this thread holds, by slot. */
+  readonly jobs: (Job | undefined)[] = new Array(MAX_SLOTS).fill(undefined);
+  private readonly free: Int32Array = new Int32Array(MAX_SLOTS);
+  private top = MAX_SLOTS;
+  load = 0;
+  ready = false;
+  /** Set once it exited or is being terminated: it takes no more jobs. */
+  gone = false;
+  /** Set when the pool terminated it because a task ignored its abort. */
+  killed = false;
+  /** The uncaught error it died of, if any. */
+  error: unknown;
+
+  constructor(spec: ThreadSpec) {
+    for (let i = 0; i < MAX_SLOTS; i++) this.free[i] = MAX_SLOTS - 1 - i;
+    const flags = new SharedArrayBuffer(4 * MAX_SLOTS);
+    this.flags = new Int32Array(flags);
+    const init: WorkerInit = { module: spec.module, setup: spec.setup, flags };
+    const options = { execArgv: EXEC_ARGV, resourceLimits: spec.resourceLimits };
+    const ts = fromSource || TS_FILE.test(spec.module) || TS_FILE.test(spec.setup ?? '');
+    const tsx = ts ? tsxApi() : undefined;
+    if (tsx !== undefined) {
+      init.tsx = tsx;
+      init.entry = ENTRY.href;
+      this.worker = new Worker(BOOT, { ...options, eval: true, workerData: init });
+    } else {
+      this.worker = new Worker(ENTRY, { ...options, workerData: init });
+    }
+    // An idle pool must not keep the process alive; send() refs it while busy.
+    this.worker.unref();
+  }
+
+  /**
+   * Sends `jobs` in one message. Jobs whose input cannot be cloned are
+   * failed with a SerializationError and left out; the rest still go.
+   */
+  send(jobs: Job[]): Refused[] | undefined {
+    const b: unknown[] = [];
+    let moves: TransferListItem[] | undefined;
+    if (this.load === 0) this.worker.ref();
+    for (const job of jobs) {
+      const slot = this.free[--this.top]!;
+      Atomics.store(this.flags, slot, 0);
+      this.jobs[slot] = job;
+      job.thread = this;
+      job.slot = slot;
+      b.push(slot, job.name, job.input, job.index, job.attempt, job.trace);
+      if (job.moves !== undefined) (moves ??= []).push(...job.moves);
+    }
+    this.load += jobs.length;
+    try {
+      this.worker.postMessage({ t: RUN, b }, moves);
+      return undefined;
+    } catch {
+      return this.sendOneByOne(b);
+    }
+  }
+
+  private sendOneByOne(b: unknown[]): Refused[] {
+    const refused: Refused[] = [];
+    for (let i = 0; i < b.length; i += RUN_STRIDE) {
+      const job = this.jobs[b[i] as number]!;
+      try {
+        this.worker.postMessage({ t: RUN, b: b.slice(i, i + RUN_STRIDE) }, job.moves);
+      } catch (error) {
+        this.take(job.slot);
+        const message = `threadPool: the input of task "${job.name}" (index ${job.index}) cannot be sent to a worker thread: ${(error as Error).message}`;
+        refused.push({ job, error: new SerializationError(message, { cause: error }) });
+      }
+    }
+    return refused;
+  }
+
+  /** Releases `slot` and returns the job it held, if it still held one. */
+  take(slot: number): Job | undefined {
+    const job = this.jobs[slot];
+    if (job === undefined) return undefined;
+    this.jobs[slot] = undefined;
+    this.free[this.top++] = slot;
+    if (--this.load === 0 && !this.gone) this.worker.unref();
+    return job;
+  }
+}

@@ -1,0 +1,239 @@
+// The entry of every pool thread: imports the setup module, then the task
+// module, then runs the batches of tasks the pool sends and sends results
+// back in batches. Not part of the public API.
+
+import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
+import { withTraceContext } from '../tracing/propagation.ts';
+import { decode, type Encoded, encode, encodeUncloneable } from './internal/error-codec.ts';
+import {
+  ABORT,
+  ECHO,
+  FAILED,
+  NO_TASK,
+  READY,
+  RESULTS,
+  type ResultsMessage,
+  RUN,
+  RUN_STRIDE,
+  THREW,
+  type ToWorker,
+  UNCLONEABLE,
+  type WorkerInit,
+} from './internal/protocol.ts';
+import { RemoteContext } from './internal/remote-context.ts';
+import { isTransfer } from './transfer.ts';
+
+type Task = (input: unknown, ctx: RemoteContext) => unknown;
+
+// Results go back as soon as this much time passed since the last batch of
+// them, so long tasks in a batch do not hold back the results of earlier ones.
+const FLUSH_MS = 0.5;
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const flags = new Int32Array(init.flags);
+const tasks = new Map<string, Task>();
+/** Contexts of the async tasks still running, by slot, for ABORT messages. */
+const running: (RemoteContext | undefined)[] = [];
+let early: ToWorker[] | undefined = [];
+
+let ok: unknown[] = [];
+let err: unknown[] = [];
+/** Transfer lists of results in `ok`, by slot; only when a task used transfer(). */
+let moves: Map<number, readonly TransferListItem[]> | undefined;
+let busy = 0;
+let started = 0;
+let lastFlush = performance.now();
+let flushQueued = false;
+let lastName: string | undefined;
+let lastTask: Task | undefined;
+
+port.on('message', (m: ToWorker) => {
+  if (early !== undefined) early.push(m);
+  else handle(m);
+});
+void load();
+
+async function load(): Promise<void> {
+  let stage: 'setup' | 'module' = 'setup';
+  try {
+    if (init.setup !== undefined) await import(init.setup);
+    stage = 'module';
+    collect((await import(init.module)) as Record<string, unknown>);
+  } catch (error) {
+    // The pool fails every task with a TaskModuleError naming the module;
+    // this thread then waits to be terminated.
+    early = undefined;
+    port.postMessage({ t: FAILED, stage, error: encode(error) });
+    return;
+  }
+  port.postMessage({ t: READY, exports: [...tasks.keys()] });
+  const queued = early!;
+  early = undefined;
+  for (const m of queued) handle(m);
+}
+
+/** Named function exports, and those of a default-exported object (CommonJS). */
+function collect(ns: Record<string, unknown>): void {
+  const fallback = ns.default;
+  if (typeof fallback === 'object' && fallback !== null) {
+    for (const [name, fn] of Object.entries(fallback)) {
+      if (typeof fn === 'function') tasks.set(name, fn as Task);
+    }
+  }
+  for (const [name, fn] of Object.entries(ns)) {
+    if (typeof fn === 'function') tasks.set(name, fn as Task);
+  }
+}
+
+function handle(m: ToWorker): void {
+  if (m.t === RUN) run(m.b);
+  else if (m.t === ABORT) {
+    const reason = m.reason === undefined ? undefined : decode(m.reason);
+    for (const slot of m.slots) running[slot]?.abort(reason);
+  }
+}
+
+function run(b: unknown[]): void {
+  let t0 = performance.now();
+  for (let i = 0; i < b.length; i += RUN_STRIDE) {
+    const slot = b[i] as number;
+    const name = b[i + 1] as string;
+    if (name !== lastName) {
+      lastTask = tasks.get(name);
+      lastName = name;
+    }
+    const fn = lastTask;
+    if (fn === undefined) {
+      err.push(slot, NO_TASK, name);
+      continue;
+    }
+    // Cancelled while it waited in this batch or in flight: never start it.
+    if (Atomics.load(flags, slot) !== 0) {
+      err.push(slot, ECHO, undefined);
+      continue;
+    }
+    const ctx = new RemoteContext(flags, slot, b[i + 3] as number, b[i + 4] as number);
+    const input = b[i + 2];
+    const trace = b[i + 5] as Record<string, string> | undefined;
+    started++;
+    let out: unknown;
+    try {
+      out = trace === undefined ? fn(input, ctx) : withTraceContext(trace, () => fn(input, ctx));
+    } catch (error) {
+      fail(ctx, error);
+      continue;
+    }
+    if (isThenable(out)) {
+      running[slot] = ctx;
+      out.then(
+        (value) => {
+          running[slot] = undefined;
+          succeed(ctx, value);
+          schedule();
+        },
+        (error) => {
+          running[slot] = undefined;
+          fail(ctx, error);
+          schedule();
+        },
+      );
+    } else {
+      succeed(ctx, out);
+    }
+    const now = performance.now();
+    if (now - lastFlush > FLUSH_MS) {
+      busy += now - t0;
+      t0 = now;
+      flush(now);
+    }
+  }
+  const now = performance.now();
+  busy += now - t0;
+  flush(now);
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+  );
+}
+
+function succeed(ctx: RemoteContext, value: unknown): void {
+  ctx.live = false;
+  if (isTransfer(value)) {
+    (moves ??= new Map()).set(ctx.slot, value.list);
+    ok.push(ctx.slot, value.value);
+  } else {
+    ok.push(ctx.slot, value);
+  }
+}
+
+function fail(ctx: RemoteContext, error: unknown): void {
+  ctx.poll();
+  ctx.live = false;
+  if (ctx.echoes(error)) err.push(ctx.slot, ECHO, undefined);
+  else err.push(ctx.slot, THREW, encode(error));
+}
+
+function schedule(): void {
+  if (flushQueued) return;
+  flushQueued = true;
+  queueMicrotask(() => {
+    flushQueued = false;
+    flush(performance.now());
+  });
+}
+
+function flush(now: number): void {
+  lastFlush = now;
+  if (ok.length === 0 && err.length === 0 && started === 0) return;
+  const m: ResultsMessage = {
+    t: RESULTS,
+    ok,
+    err: err.length > 0 ? err : undefined,
+    busy,
+    n: started,
+  };
+  const list = moves === undefined ? undefined : [...moves.values()].flat();
+  try {
+    port.postMessage(m, list);
+  } catch {
+    sendOneByOne(m);
+  }
+  ok = [];
+  err = [];
+  moves = undefined;
+  busy = 0;
+  started = 0;
+}
+
+/** Something in the batch could not be cloned: find what, and fail only that task. */
+function sendOneByOne(m: ResultsMessage): void {
+  const one = (o: unknown[], e: unknown[] | undefined, list?: readonly TransferListItem[]) =>
+    port.postMessage({ t: RESULTS, ok: o, err: e, busy: 0, n: 0 }, list);
+  for (let i = 0; i < m.ok.length; i += 2) {
+    const slot = m.ok[i] as number;
+    try {
+      one([slot, m.ok[i + 1]], undefined, moves?.get(slot));
+    } catch (error) {
+      one([], [slot, UNCLONEABLE, (error as Error).message]);
+    }
+  }
+  const e = m.err ?? [];
+  for (let i = 0; i < e.length; i += 3) {
+    try {
+      one([], [e[i], e[i + 1], e[i + 2]]);
+    } catch {
+      one([], [e[i], THREW, plain(e[i + 2] as Encoded)]);
+    }
+  }
+  port.postMessage({ t: RESULTS, ok: [], err: undefined, busy: m.busy, n: m.n });
+}
+
+/** The clonable core of an error whose cause or thrown value could not be cloned. */
+function plain(enc: Encoded): Encoded {
+  if (enc.e === undefined) return encodeUncloneable(enc.v);
+  const { name, message, stack, code } = enc.e;
+  return { e: { name, message, stack, code } };
+}
