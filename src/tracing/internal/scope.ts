@@ -224,16 +224,13 @@ export class Scope {
     error: unknown,
   ): void {
     let outcome: Outcome = SUCCEEDED;
-    if (threw) {
-      outcome =
-        signal.aborted && isEcho(error, signal.reason) && this.isCancellation(signal.reason)
-          ? CANCELLED
-          : FAILED;
-    } else if (signal.aborted && !this.isCancellation(signal.reason)) {
-      // Its timeout passed: the attempt fails with the TimeoutError even
-      // though the task returned, as the core decides.
+    if (signal.aborted && !this.isCancellation(signal.reason)) {
+      // Its timeout passed: the attempt fails with the TimeoutError, whatever
+      // the task returned or threw, as the core decides.
       outcome = FAILED;
       error = signal.reason;
+    } else if (threw) {
+      outcome = signal.aborted && isEcho(error, signal.reason) ? CANCELLED : FAILED;
     }
     if (outcome === SUCCEEDED) this.succeeded++;
     else if (outcome === FAILED) this.failed++;
