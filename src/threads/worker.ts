@@ -15,6 +15,7 @@ import {
   type ResultsMessage,
   RUN,
   RUN_STRIDE,
+  type RunMessage,
   THREW,
   type ToWorker,
   UNCLONEABLE,
@@ -87,18 +88,21 @@ function collect(ns: Record<string, unknown>): void {
 }
 
 function handle(m: ToWorker): void {
-  if (m.t === RUN) run(m.b);
+  if (m.t === RUN) run(m);
   else if (m.t === ABORT) {
     const reason = m.reason === undefined ? undefined : decode(m.reason);
     for (const slot of m.slots) running[slot]?.abort(reason);
   }
 }
 
-function run(b: unknown[]): void {
+function run(m: RunMessage): void {
+  const { b, names, attempts, traces } = m;
   let t0 = performance.now();
-  for (let i = 0; i < b.length; i += RUN_STRIDE) {
+  // Time for results to go back counts from when there were first some to send.
+  if (ok.length === 0 && err.length === 0) lastFlush = t0;
+  for (let k = 0, i = 0; i < b.length; k++, i += RUN_STRIDE) {
     const slot = b[i] as number;
-    const name = b[i + 1] as string;
+    const name = names === undefined ? m.name! : names[k]!;
     if (name !== lastName) {
       lastTask = tasks.get(name);
       lastName = name;
@@ -113,9 +117,9 @@ function run(b: unknown[]): void {
       err.push(slot, ECHO, undefined);
       continue;
     }
-    const ctx = new RemoteContext(flags, slot, b[i + 3] as number, b[i + 4] as number);
+    const ctx = new RemoteContext(flags, slot, b[i + 1] as number, attempts?.[k] ?? 1);
     const input = b[i + 2];
-    const trace = b[i + 5] as Record<string, string> | undefined;
+    const trace = traces?.[k];
     started++;
     let out: unknown;
     try {

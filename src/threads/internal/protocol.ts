@@ -2,9 +2,10 @@
 // arrays rather than arrays of objects: the structured clone of a few
 // primitives per task is what a tiny task costs, so every field counts.
 
+import type { TraceCarrier } from '../../tracing/propagation.ts';
 import type { Encoded } from './error-codec.ts';
 
-/** Pool to worker: run tasks. `b` holds RUN_STRIDE entries per task, see RunField. */
+/** Pool to worker: run tasks. */
 export const RUN = 0;
 /** Pool to worker: the caller aborted the tasks in these slots. */
 export const ABORT = 1;
@@ -15,8 +16,8 @@ export const FAILED = 3;
 /** Worker to pool: results, and the cost of the work since the last RESULTS. */
 export const RESULTS = 4;
 
-/** Fields of one task in a RUN batch, in order. */
-export const RUN_STRIDE = 6; // slot, name, input, index, attempt, trace carrier
+/** Entries per task in RunMessage.b: slot, index, input. */
+export const RUN_STRIDE = 3;
 
 /** Statuses of the failures in RESULTS.err (triples: slot, status, payload). */
 export const THREW = 0; // payload: the encoded error or thrown value
@@ -26,7 +27,16 @@ export const UNCLONEABLE = 3; // payload: a message; the result could not be sen
 
 export interface RunMessage {
   t: typeof RUN;
+  /** RUN_STRIDE entries per task: slot, index, input. */
   b: unknown[];
+  /** The name of every task, when they share one. */
+  name: string | undefined;
+  /** Otherwise the name of each task. */
+  names: string[] | undefined;
+  /** Each task's attempt, only when one is not the first; else all are 1. */
+  attempts: number[] | undefined;
+  /** Each task's trace carrier, only when one has a trace. */
+  traces: (TraceCarrier | undefined)[] | undefined;
 }
 
 export interface AbortMessage {

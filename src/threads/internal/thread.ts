@@ -3,8 +3,16 @@
 
 import { type ResourceLimits, type TransferListItem, Worker } from 'node:worker_threads';
 import { SerializationError } from '../../errors.ts';
+import type { TraceCarrier } from '../../tracing/propagation.ts';
 import type { Job } from './job.ts';
-import { FAILED, MAX_SLOTS, RUN, RUN_STRIDE, type WorkerInit } from './protocol.ts';
+import {
+  FAILED,
+  MAX_SLOTS,
+  RUN,
+  RUN_STRIDE,
+  type RunMessage,
+  type WorkerInit,
+} from './protocol.ts';
 
 const self = import.meta.url;
 // Compiled, this file is internal/thread.js next to worker.js; under tsx,
@@ -101,33 +109,64 @@ export class Thread {
    * failed with a SerializationError and left out; the rest still go.
    */
   send(jobs: Job[]): Refused[] | undefined {
-    const b: unknown[] = [];
-    let moves: TransferListItem[] | undefined;
     if (this.load === 0) this.worker.ref();
-    for (const job of jobs) {
+    const m = this.pack(jobs);
+    try {
+      this.worker.postMessage(m, moves(jobs));
+      return undefined;
+    } catch {
+      return this.sendOneByOne(jobs);
+    }
+  }
+
+  /**
+   * Gives each job a slot and packs them in one RunMessage. Names, attempts
+   * and trace carriers are sent per task only when they differ from the
+   * common case, since each value sent costs time on both threads.
+   */
+  private pack(jobs: Job[]): RunMessage {
+    const n = jobs.length;
+    const name = jobs[0]!.name;
+    const b: unknown[] = new Array(n * RUN_STRIDE);
+    let names: string[] | undefined;
+    let attempts: number[] | undefined;
+    let traces: (TraceCarrier | undefined)[] | undefined;
+    for (let k = 0; k < n; k++) {
+      const job = jobs[k]!;
       const slot = this.free[--this.top]!;
       Atomics.store(this.flags, slot, 0);
       this.jobs[slot] = job;
       job.thread = this;
       job.slot = slot;
-      b.push(slot, job.name, job.input, job.index, job.attempt, job.trace);
-      if (job.moves !== undefined) (moves ??= []).push(...job.moves);
+      const i = k * RUN_STRIDE;
+      b[i] = slot;
+      b[i + 1] = job.index;
+      b[i + 2] = job.input;
+      if (job.name !== name) (names ??= new Array(k).fill(name))[k] = job.name;
+      else if (names !== undefined) names[k] = name;
+      if (job.attempt !== 1) (attempts ??= new Array(k).fill(1))[k] = job.attempt;
+      else if (attempts !== undefined) attempts[k] = 1;
+      if (job.trace !== undefined) (traces ??= new Array(k).fill(undefined))[k] = job.trace;
+      else if (traces !== undefined) traces[k] = undefined;
     }
-    this.load += jobs.length;
-    try {
-      this.worker.postMessage({ t: RUN, b }, moves);
-      return undefined;
-    } catch {
-      return this.sendOneByOne(b);
-    }
+    this.load += n;
+    return { t: RUN, b, name: names === undefined ? name : undefined, names, attempts, traces };
   }
 
-  private sendOneByOne(b: unknown[]): Refused[] {
+  /** Something in the batch could not be cloned: send the jobs one by one to find what. */
+  private sendOneByOne(jobs: Job[]): Refused[] {
     const refused: Refused[] = [];
-    for (let i = 0; i < b.length; i += RUN_STRIDE) {
-      const job = this.jobs[b[i] as number]!;
+    for (const job of jobs) {
+      const m: RunMessage = {
+        t: RUN,
+        b: [job.slot, job.index, job.input],
+        name: job.name,
+        names: undefined,
+        attempts: [job.attempt],
+        traces: [job.trace],
+      };
       try {
-        this.worker.postMessage({ t: RUN, b: b.slice(i, i + RUN_STRIDE) }, job.moves);
+        this.worker.postMessage(m, job.moves);
       } catch (error) {
         this.take(job.slot);
         const message = `threadPool: the input of task "${job.name}" (index ${job.index}) cannot be sent to a worker thread: ${(error as Error).message}`;
@@ -146,4 +185,10 @@ export class Thread {
     if (--this.load === 0 && !this.gone) this.worker.unref();
     return job;
   }
+}
+
+function moves(jobs: Job[]): TransferListItem[] | undefined {
+  let list: TransferListItem[] | undefined;
+  for (const job of jobs) if (job.moves !== undefined) (list ??= []).push(...job.moves);
+  return list;
 }
