@@ -1,0 +1,67 @@
+// The messages between callers and workers: what a job carries, what a
+// worker pushes back, and the Lua script that pushes it only while the
+// caller is alive. Short field names: they are paid for once per task.
+
+import type { TraceCarrier } from '../../tracing/propagation.ts';
+import type { ErrorEnvelope } from './codec.ts';
+
+/** A job's data. The job's name is the task's name. */
+export interface JobData {
+  /** The caller's id: where the result goes, whose heartbeat to check. */
+  c: string;
+  /** The caller's cancellation group (one per AbortSignal). */
+  g: number;
+  /** The task's index in its call. */
+  x: number;
+  /** The input as JSON; absent for `undefined`. */
+  i?: string;
+  /** The trace context. */
+  t?: TraceCarrier;
+  /** An idempotency key chosen by the caller; the job id otherwise. */
+  k?: string;
+  /** The caller's output limit, when it is not the default. */
+  m?: number;
+}
+
+/** A result as pushed to the caller: `{ j, v }`, or `{ j, e, x? }` for an error. */
+export interface ResultMessage {
+  /** The job id. */
+  j: string;
+  /** The output. */
+  v?: unknown;
+  /** The error. */
+  e?: ErrorEnvelope;
+  /** 1 when the task ended because its caller cancelled it. */
+  x?: 1;
+}
+
+/** Builds `{ j, v }` around output JSON that is already serialised. */
+export function valueMessage(jobId: string, json: string | undefined): string {
+  const id = JSON.stringify(jobId);
+  return json === undefined ? `{"j":${id}}` : `{"j":${id},"v":${json}}`;
+}
+
+export function errorMessage(jobId: string, error: ErrorEnvelope, cancelled: boolean): string {
+  const m: ResultMessage = { j: jobId, e: error };
+  if (cancelled) m.x = 1;
+  return JSON.stringify(m);
+}
+
+/** The cancel message for one group of one caller. */
+export function cancelMessage(caller: string, group: number): string {
+  return `${caller}/${group}`;
+}
+
+/**
+ * KEYS[1] the caller's heartbeat, KEYS[2] its results list, ARGV[1] the
+ * message. Pushes only while the heartbeat lives, and lets the list expire
+ * a minute after it, so a caller that died leaves nothing behind.
+ */
+export const REPORT_SCRIPT = `
+local ttl = redis.call('pttl', KEYS[1])
+if ttl == -2 then return 0 end
+if ttl < 0 then ttl = 0 end
+redis.call('rpush', KEYS[2], ARGV[1])
+redis.call('pexpire', KEYS[2], ttl + 60000)
+return 1
+`;
