@@ -4,7 +4,7 @@
 //
 //   node --import tsx bench/channels.ts                  # the whole table
 //   node --import tsx bench/channels.ts fanout cap64     # one case
-//   BENCH_N=100000 node --import tsx bench/channels.ts   # a quicker table
+//   BENCH_N=100000 BENCH_RUNS=1 node --import tsx bench/channels.ts   # a quicker table
 
 import makeChan from 'chan';
 import { SimpleChannel } from 'channel-ts';
@@ -14,6 +14,7 @@ import { caseArg, fmt, isolated, peakRssMb, report, table, time } from './lib.ts
 
 const N = Number(process.env.BENCH_N ?? 1e6);
 const WARMUP = 20_000;
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 type Config = 'pingpong' | 'cap0' | 'cap1' | 'cap64';
 const configs: Config[] = ['pingpong', 'cap0', 'cap1', 'cap64'];
@@ -189,12 +190,18 @@ function run(name: string, config: Config, n: number): Promise<number> {
 
 async function one(name: string, config: Config): Promise<void> {
   await run(name, config, WARMUP);
-  let sum = 0;
-  const ns = await time(async () => {
-    sum = await run(name, config, N);
-  });
-  if (sum !== (N * (N - 1)) / 2) throw new Error(`${name} ${config}: wrong sum ${sum}`);
-  report({ nsPerOp: ns / N, peakRssMb: peakRssMb() });
+  // Best of a few runs: this machine is shared, and a slow run says more
+  // about the neighbours than about the channel.
+  let best = Number.POSITIVE_INFINITY;
+  for (let r = 0; r < RUNS; r++) {
+    let sum = 0;
+    const ns = await time(async () => {
+      sum = await run(name, config, N);
+    });
+    if (sum !== (N * (N - 1)) / 2) throw new Error(`${name} ${config}: wrong sum ${sum}`);
+    best = Math.min(best, ns);
+  }
+  report({ nsPerOp: best / N, peakRssMb: peakRssMb() });
 }
 
 const names = ['floor', 'fanout', 'chan', 'js-csp', 'channel-ts'];

@@ -365,8 +365,10 @@ class PendingNext<T> implements Receiver<T> {
 class ChannelIterator<T> implements AsyncIterableIterator<T> {
   readonly #channel: Channel<T>;
   #done = false;
-  // Usually at most one: only code that calls next() without awaiting it has more.
-  readonly #pending: PendingNext<T>[] = [];
+  // The next() waiting for a value; only code that calls next() again
+  // without awaiting the first has more than one, kept in #more.
+  #waiting: PendingNext<T> | undefined = undefined;
+  #more: PendingNext<T>[] = [];
 
   constructor(channel: Channel<T>) {
     this.#channel = channel;
@@ -382,17 +384,20 @@ class ChannelIterator<T> implements AsyncIterableIterator<T> {
     }
     const pending = new PendingNext<T>(this);
     this.#channel.addReceiver(pending);
-    this.#pending.push(pending);
+    if (this.#waiting === undefined) this.#waiting = pending;
+    else this.#more.push(pending);
     return pending.promise;
   }
 
   return(): Promise<IteratorResult<T, undefined>> {
     this.#done = true;
-    for (const pending of this.#pending) {
+    const waiting = this.#waiting === undefined ? this.#more : [this.#waiting, ...this.#more];
+    this.#waiting = undefined;
+    this.#more = [];
+    for (const pending of waiting) {
       this.#channel.removeReceiver(pending);
       pending.resolve(DONE);
     }
-    this.#pending.length = 0;
     return Promise.resolve(DONE);
   }
 
@@ -402,7 +407,11 @@ class ChannelIterator<T> implements AsyncIterableIterator<T> {
 
   settled(pending: PendingNext<T>, ok: boolean): void {
     if (!ok) this.#done = true;
-    const i = this.#pending.indexOf(pending);
-    if (i >= 0) this.#pending.splice(i, 1);
+    if (this.#waiting === pending) {
+      this.#waiting = this.#more.length > 0 ? this.#more.shift() : undefined;
+    } else {
+      const i = this.#more.indexOf(pending);
+      if (i >= 0) this.#more.splice(i, 1);
+    }
   }
 }
