@@ -5,12 +5,17 @@
 //   node --import tsx bench/core.ts                 # the whole table
 //   node --import tsx bench/core.ts fanOut sync 256 # one case
 
-import asyncLib from 'async';
-import { Effect } from 'effect';
-import pLimit from 'p-limit';
-import pMap from 'p-map';
 import { fanOut } from '../src/index.ts';
 import { caseArg, fmt, isolated, peakRssMb, report, table, time } from './lib.ts';
+
+// Each case runs in its own process and loads only the library it measures,
+// so that peak RSS compares like with like.
+const runner = process.argv[2];
+const asyncLib = runner === 'async.mapLimit' ? (await import('async')).default : undefined!;
+const { Effect } =
+  runner === 'Effect.forEach' ? await import('effect') : ({} as typeof import('effect'));
+const pLimit = runner === 'p-limit' ? (await import('p-limit')).default : undefined!;
+const pMap = runner === 'p-map' ? (await import('p-map')).default : undefined!;
 
 const N = Number(process.env.BENCH_N ?? 1e6);
 const FAIL_N = 1e5;
@@ -87,7 +92,24 @@ async function throughput(name: string, kind: Kind, c: number): Promise<void> {
  * tasks in flight at the failure saw their signal abort.
  */
 async function failFast(name: string, c: number): Promise<void> {
-  const items = Array.from({ length: FAIL_N }, (_, i) => i);
+  // A smaller run first so that every runner is measured warm, then the
+  // median of five.
+  await failOnce(name, c, 1_000);
+  const runs: FailResult[] = [];
+  for (let i = 0; i < 5; i++) runs.push(await failOnce(name, c, FAIL_N));
+  runs.sort((a, b) => a.rejectUs - b.rejectUs);
+  report({ ...runs[2], startedAfter: Math.max(...runs.map((r) => r.startedAfter)) });
+}
+
+interface FailResult {
+  rejectUs: number;
+  startedAfter: number;
+  inFlightAtFailure: number;
+  sawAbort: number;
+}
+
+async function failOnce(name: string, c: number, n: number): Promise<FailResult> {
+  const items = Array.from({ length: n }, (_, i) => i);
   let started = 0;
   let inFlight = 0;
   let failedAt = -1;
@@ -131,7 +153,7 @@ async function failFast(name: string, c: number): Promise<void> {
   const run: Record<string, () => Promise<unknown>> = {
     floor: floorFail,
     fanOut: () => fanOut(items, task, { concurrency: c }),
-    'async.mapLimit': () => asyncLib.mapLimit(items, c, (x: number) => task(x)),
+    'async.mapLimit': () => asyncLib.mapLimit(items, c, async (x: number) => task(x)),
     'p-map': () => pMap(items, (x) => task(x), { concurrency: c }),
     'Effect.forEach': () =>
       Effect.runPromise(
@@ -157,12 +179,12 @@ async function failFast(name: string, c: number): Promise<void> {
   // Let whatever the runner left behind run on, then count it.
   for (let i = 0; i < 50; i++) await tick();
   await new Promise((r) => setTimeout(r, 100));
-  report({
+  return {
     rejectUs: rejectNs / 1000,
     startedAfter: started - startedAtReject,
     inFlightAtFailure,
     sawAbort,
-  });
+  };
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,11 @@ import { checkDuration, checkSignal } from './internal/validate.ts';
  * Cancellable is a signal with its cancel function, as Go's
  * `context.WithCancel` returns them. Disposing it (`using`) cancels it, which
  * also releases its listener on the parent: the `defer cancel()` of Go.
+ *
+ * @example
+ * ```ts
+ * using scope: Cancellable = withCancel(parent)
+ * ```
  */
 export interface Cancellable extends Disposable {
   /** Aborts when `cancel` is called, the parent aborts, or (withTimeout) time runs out. */

@@ -14,7 +14,15 @@ import {
 import type { AttemptOptions, TaskFn } from './task.ts';
 import { traceCall } from './tracing/calls.ts';
 
-/** Counts passed to `onProgress`. `done` counts settled tasks, failed ones included. */
+/**
+ * Progress is what `onProgress` receives: tasks started, settled (`done`,
+ * failed ones included) and failed so far, and the total when known.
+ *
+ * @example
+ * ```ts
+ * await fanOut(files, upload, { onProgress: (p) => console.log(`${p.done}/${p.total ?? '?'}`) })
+ * ```
+ */
 export interface Progress {
   started: number;
   done: number;
@@ -26,6 +34,12 @@ export interface Progress {
 /**
  * FanOutOptions tune a {@link fanOut} or {@link fanOutSettled} call.
  * Every option is checked before any task starts.
+ *
+ * @example
+ * ```ts
+ * const options: FanOutOptions = { concurrency: 16, timeout: 5_000, retry: { attempts: 3 } }
+ * await fanOut(urls, fetchOne, options)
+ * ```
  */
 export interface FanOutOptions extends AttemptOptions {
   /** At most this many tasks run at once: an integer >= 1 or Infinity (the default). */
@@ -46,7 +60,14 @@ export interface FanOutOptions extends AttemptOptions {
   onProgress?: (progress: Progress) => void;
 }
 
-/** The outcome of one task in {@link fanOutSettled}, as in `Promise.allSettled`. */
+/**
+ * Settled is the outcome of one task in {@link fanOutSettled}, as in `Promise.allSettled`.
+ *
+ * @example
+ * ```ts
+ * const failed = (await fanOutSettled(jobs, run)).filter((s) => s.status === 'rejected')
+ * ```
+ */
 export type Settled<R> = PromiseSettledResult<R>;
 
 /**

@@ -5,7 +5,14 @@ import { attachSuppressed } from './internal/suppressed.ts';
 import { checkFunction, checkLimit, checkObject, checkSignal } from './internal/validate.ts';
 import { type GroupTrace, traceGroup } from './tracing/group.ts';
 
-/** Options of a {@link Group}. */
+/**
+ * GroupOptions configure a {@link Group}: a parent signal and a limit.
+ *
+ * @example
+ * ```ts
+ * const g = new Group({ signal: request.signal, limit: 8 })
+ * ```
+ */
 export interface GroupOptions {
   /** Aborting it aborts the group's signal, and `wait` then rejects with its reason. */
   signal?: AbortSignal;

@@ -23,7 +23,15 @@ export interface TaskContext {
   readonly attempt: number;
 }
 
-/** A task function: takes one input and its context, returns a value or a promise of one. */
+/**
+ * TaskFn is a task: it takes one input and its context and returns a value
+ * or a promise of one. It should stop soon after `ctx.signal` aborts.
+ *
+ * @example
+ * ```ts
+ * const resize: TaskFn<string, Buffer> = async (path, { signal }) => sharp(path).resize(64).toBuffer()
+ * ```
+ */
 export type TaskFn<T, R> = (task: T, ctx: TaskContext) => R | Promise<R>;
 
 /**
@@ -31,6 +39,11 @@ export type TaskFn<T, R> = (task: T, ctx: TaskContext) => R | Promise<R>;
  * `min(max, initial * factor ** (n - 1))` ms, or a random time up to that
  * when `jitter` is on ("full jitter", which spreads retries of many tasks
  * apart). Defaults: initial 100, factor 2, max 30 000, jitter true.
+ *
+ * @example
+ * ```ts
+ * await fanOut(urls, fetchOne, { retry: { attempts: 4, backoff: { initial: 250, max: 5_000 } } })
+ * ```
  */
 export interface BackoffOptions {
   initial?: number;
@@ -63,7 +76,15 @@ export interface RetryOptions {
   retryIf?: (error: unknown, attempt: number) => boolean;
 }
 
-/** The per-attempt options shared by fanOut and pipeline stages. */
+/**
+ * AttemptOptions are the per-attempt options shared by fanOut and pipeline
+ * `map` stages: a time limit and a retry policy, both off by default.
+ *
+ * @example
+ * ```ts
+ * pipeline(urls).map(fetchOne, { concurrency: 8, timeout: 2_000, retry: { attempts: 2 } })
+ * ```
+ */
 export interface AttemptOptions {
   /** Time limit of each attempt in ms (>= 0; default none). */
   timeout?: number;
