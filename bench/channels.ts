@@ -6,11 +6,19 @@
 //   node --import tsx bench/channels.ts fanout cap64     # one case
 //   BENCH_N=100000 BENCH_RUNS=1 node --import tsx bench/channels.ts   # a quicker table
 
-import makeChan from 'chan';
-import { SimpleChannel } from 'channel-ts';
-import csp from 'js-csp';
-import { Channel } from '../src/channel/channel.ts';
+import type { SimpleChannel } from 'channel-ts';
+import type { Channel } from '../src/channel/channel.ts';
 import { caseArg, fmt, isolated, peakRssMb, report, table, time } from './lib.ts';
+
+// Each case loads only the library it measures, so peak RSS is its own.
+const subject = caseArg();
+const Chan =
+  subject === 'fanout' ? (await import('../src/channel/channel.ts')).Channel : undefined!;
+const makeChan = subject === 'chan' ? (await import('chan')).default : undefined!;
+// js-csp marks itself __esModule without a default export.
+const csp = subject === 'js-csp' ? await import('js-csp').then((m) => m.default ?? m) : undefined!;
+const SimpleChan =
+  subject === 'channel-ts' ? (await import('channel-ts')).SimpleChannel : undefined!;
 
 const N = Number(process.env.BENCH_N ?? 1e6);
 const WARMUP = 20_000;
@@ -87,7 +95,7 @@ const impls: Record<string, Impl> = {
   },
   'channel-ts': {
     // Unbounded: send never waits, so only the ping-pong is comparable.
-    make: () => new SimpleChannel<number>(),
+    make: () => new SimpleChan<number>(),
     send: async (ch, v) => (ch as SimpleChannel<number>).send(v),
     recv: (ch) => (ch as SimpleChannel<number>).receive(),
   },
@@ -95,7 +103,7 @@ const impls: Record<string, Impl> = {
 
 // fanout's own loops, written as a user would: the consumer is a for await.
 async function fanoutProducerConsumer(cap: number, n: number): Promise<number> {
-  const ch = new Channel<number>(cap);
+  const ch: Channel<number> = new Chan<number>(cap);
   const producer = (async () => {
     for (let i = 0; i < n; i++) await ch.send(i);
     ch.close();
@@ -107,8 +115,8 @@ async function fanoutProducerConsumer(cap: number, n: number): Promise<number> {
 }
 
 async function fanoutPingPong(n: number): Promise<number> {
-  const ping = new Channel<number>();
-  const pong = new Channel<number>();
+  const ping = new Chan<number>();
+  const pong = new Chan<number>();
   const echo = (async () => {
     for (let i = 0; i < n; i++) await pong.send((await ping.recv()).value as number);
   })();
@@ -207,9 +215,8 @@ async function one(name: string, config: Config): Promise<void> {
 const names = ['floor', 'fanout', 'chan', 'js-csp', 'channel-ts'];
 const skip = (name: string, config: Config) => name === 'channel-ts' && config !== 'pingpong';
 
-const arg = caseArg();
-if (arg !== undefined) {
-  await one(arg, process.argv[3] as Config);
+if (subject !== undefined) {
+  await one(subject, process.argv[3] as Config);
 } else {
   const here = new URL(import.meta.url).pathname;
   const rows: (string | number)[][] = [];

@@ -178,6 +178,7 @@ class Selection {
   readonly #cases: readonly SelectCase[];
   readonly #waiters: (CaseReceiver | CaseSender)[] = [];
   #unlisten = noop;
+  #settled = false;
 
   constructor(cases: readonly SelectCase[], signal: AbortSignal | undefined) {
     this.promise = new Promise((resolve, reject) => {
@@ -186,7 +187,9 @@ class Selection {
     });
     this.#cases = cases;
     try {
-      for (let i = 0; i < cases.length; i++) {
+      // A channel that breaks the protocol by settling a case while it is
+      // being parked must not get the rest of the cases parked after it.
+      for (let i = 0; i < cases.length && !this.#settled; i++) {
         const c = cases[i];
         if (c.kind === 'recv') {
           const waiter = new CaseReceiver(this, i);
@@ -199,12 +202,14 @@ class Selection {
         }
       }
     } catch (err) {
+      this.#settled = true;
       this.#withdraw(-1);
       this.#reject(err);
       return;
     }
-    if (signal !== undefined) {
+    if (signal !== undefined && !this.#settled) {
       this.#unlisten = listen(signal, () => {
+        this.#settled = true;
         this.#withdraw(-1);
         this.#reject(signal.reason);
       });
@@ -212,12 +217,14 @@ class Selection {
   }
 
   won(index: number, result: SelectResult): void {
+    this.#settled = true;
     this.#withdraw(index);
     this.#unlisten();
     this.#resolve(result);
   }
 
   failed(index: number, error: unknown): void {
+    this.#settled = true;
     this.#withdraw(index);
     this.#unlisten();
     this.#reject(error);
