@@ -39,6 +39,17 @@ export {
   type Settled,
 } from './fan-out.ts';
 export { Group, type GroupOptions } from './group.ts';
+export { type BroadcastOptions, broadcast } from './stream/broadcast.ts';
+export { merge } from './stream/merge.ts';
+export {
+  type BatchOptions,
+  type MapOptions,
+  Pipeline,
+  type PipelineOptions,
+  type PipelineSource,
+  pipeline,
+  type Stage,
+} from './stream/pipeline.ts';
 export type {
   AttemptOptions,
   BackoffOptions,
