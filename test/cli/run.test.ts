@@ -131,6 +131,7 @@ describe('run', () => {
     assert.ok(root, 'no root span');
     assert.match(root.traceId, /^[0-9a-f]{32}$/);
     for (const s of spans) assert.equal(s.traceId, root.traceId);
+    assert.ok(spans.length > 1, "fanout's own spans were not recorded");
   });
 
   it('explains a missing module, a missing export and a bad spec', async () => {
