@@ -321,7 +321,7 @@ describe('Pipeline', () => {
     assert.throws(() => pipeline([1]).through(1 as never), TypeError);
     await assert.rejects(pipeline([1]).reduce(3 as never, 0), TypeError);
     await assert.rejects(
-      pipeline([1]).forEach((x) => x, { concurrency: -1 }),
+      pipeline([1]).forEach(() => {}, { concurrency: -1 }),
       RangeError,
     );
   });
