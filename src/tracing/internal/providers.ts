@@ -36,11 +36,20 @@ function scopeVersion(): string | undefined {
 
 let tracerProvider: TracerProvider | undefined;
 let cachedTracer: Tracer | undefined;
+// What the API's proxy provider delegates to until an SDK is registered.
+const NOOP_PROVIDER = otel && new otel.ProxyTracerProvider().getDelegate();
 
-/** fanout's tracer from the global provider, or undefined without the API. */
+/**
+ * fanout's tracer from the global provider, or undefined without the API
+ * or without an SDK: then starting a span would make a no-op one, slower
+ * than this check.
+ */
 export function tracer(): Tracer | undefined {
   if (otel === undefined) return undefined;
   const provider = otel.trace.getTracerProvider();
+  if (provider instanceof otel.ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER) {
+    return undefined;
+  }
   if (provider !== tracerProvider) {
     tracerProvider = provider;
     cachedTracer = provider.getTracer(SCOPE, scopeVersion());

@@ -16,7 +16,8 @@ import type {
 import { CancelledError } from '../../errors.ts';
 import { isEcho } from '../../internal/abort.ts';
 import { type OtelApi, otel } from '../api.ts';
-import { type Instruments, instruments, tracer } from './providers.ts';
+import { instruments, tracer } from './providers.ts';
+import { TaskMetrics } from './task-metrics.ts';
 
 const SUCCEEDED = 0;
 const FAILED = 1;
@@ -61,21 +62,26 @@ export interface ScopeOptions {
  * MeterProvider is there.
  */
 export function openScope(options: ScopeOptions): Scope | undefined {
-  if (!enabled) return undefined;
+  if (!enabled || otel === undefined) return undefined;
+  const api = otel;
   const t = tracer();
-  if (t === undefined) return undefined;
-  const api = otel!;
-  const active = api.context.active();
-  const span = t.startSpan(options.spanName, { kind: api.SpanKind.INTERNAL }, active);
-  const recording = span.isRecording();
-  const metrics = instruments();
-  if (!recording && metrics === undefined) return undefined;
+  let span: Span | undefined;
+  let active: OtelContext | undefined;
+  if (t !== undefined) {
+    active = api.context.active();
+    span = t.startSpan(options.spanName, { kind: api.SpanKind.INTERNAL }, active);
+    // Not sampled: its tasks would not be either.
+    if (!span.isRecording()) span = undefined;
+  }
+  const m = instruments();
+  if (span === undefined && m === undefined) return undefined;
+  active ??= api.context.active();
   return new Scope(
     api,
     t,
-    recording ? span : undefined,
-    recording ? api.trace.setSpan(active, span) : active,
-    metrics,
+    span,
+    span === undefined ? active : api.trace.setSpan(active, span),
+    m === undefined ? undefined : new TaskMetrics(m, options.api, options.taskName),
     options,
   );
 }
@@ -94,25 +100,21 @@ export class Scope {
   private readonly parent: AbortSignal | undefined;
   private readonly attempts: number;
   private readonly previous: Map<number, Previous> | undefined;
-  private readonly attrs: Attributes;
-  private readonly retryAttrs: Attributes;
 
   constructor(
     private readonly api: OtelApi,
-    private readonly tracer: Tracer,
+    private readonly tracer: Tracer | undefined,
     /** The call span, when it records. */
     readonly span: Span | undefined,
     /** The context task spans are children of. */
     private readonly ctx: OtelContext,
-    private readonly metrics: Instruments | undefined,
+    private readonly metrics: TaskMetrics | undefined,
     options: ScopeOptions,
   ) {
     this.taskName = options.taskName;
     this.parent = options.parent;
     this.attempts = options.attempts;
     this.previous = options.attempts > 1 ? new Map() : undefined;
-    this.attrs = { 'fanout.api': options.api, 'fanout.task.name': options.taskName };
-    this.retryAttrs = { ...this.attrs, 'fanout.task.retry': true };
   }
 
   /**
@@ -140,20 +142,15 @@ export class Scope {
         link === undefined
           ? undefined
           : [{ context: link, attributes: { 'fanout.link': 'previous_attempt' } }];
-      span = this.tracer.startSpan(
+      span = this.tracer!.startSpan(
         this.taskName,
         { kind: this.api.SpanKind.INTERNAL, attributes, links },
         this.ctx,
       );
     }
-    const m = this.metrics;
-    const attrs = attempt > 1 ? this.retryAttrs : this.attrs;
-    const t0 = m === undefined ? 0 : performance.now();
-    if (m !== undefined) {
-      m.started.add(1, attrs);
-      m.active.add(1, attrs);
-      if (waitMs !== undefined) m.slotWait.record(waitMs / 1000, attrs);
-    }
+    const metrics = this.metrics;
+    const t0 = metrics === undefined ? 0 : performance.now();
+    metrics?.started(attempt > 1, waitMs);
     let result: R;
     try {
       result =
@@ -188,6 +185,7 @@ export class Scope {
   end(threw: boolean, error: unknown): void {
     if (this.ended) return;
     this.ended = true;
+    this.metrics?.flush();
     const span = this.span;
     if (span === undefined) return;
     span.setAttributes({
@@ -240,15 +238,7 @@ export class Scope {
       if (outcome === FAILED) this.markFailed(span, error);
       span.end();
     }
-    const m = this.metrics;
-    if (m !== undefined) {
-      const attrs = attempt > 1 ? this.retryAttrs : this.attrs;
-      m.active.add(-1, attrs);
-      m.duration.record((performance.now() - t0) / 1000, attrs);
-      const counter =
-        outcome === SUCCEEDED ? m.succeeded : outcome === FAILED ? m.failed : m.cancelled;
-      counter.add(1, attrs);
-    }
+    this.metrics?.settled(attempt > 1, outcome, (performance.now() - t0) / 1000);
     // Only an attempt that failed with tries left can have a successor.
     if (this.previous !== undefined && outcome !== SUCCEEDED && attempt < this.attempts) {
       this.previous.set(index, { context: span?.spanContext(), outcome });
