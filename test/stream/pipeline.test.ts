@@ -132,6 +132,15 @@ describe('Pipeline', () => {
     assert.equal(probe.started, started, 'nothing started after break');
   });
 
+  it('waits for a read of the source under way, then closes it, before break returns', async () => {
+    const src = source(Number.POSITIVE_INFINITY, 5);
+    for await (const x of pipeline(src.iterable).map((x: number) => x, { concurrency: 4 })) {
+      if (x === 0) break;
+    }
+    assert.equal(src.state.finished, true);
+    assert.equal(src.state.closedEarly, true);
+  });
+
   it('rejects with the very error a stage threw, after everything stopped', async () => {
     const boom = new Error('boom');
     const probe = new Probe();
