@@ -35,6 +35,21 @@ describe('fanOut', () => {
     assert.deepEqual(await fanOut(new Set([1, 2]), (x) => x), [1, 2]);
   });
 
+  it('returns every result of a large array in order, also when tasks finish out of order', async () => {
+    const items = Array.from({ length: 5_000 }, (_, i) => i);
+    const out = await fanOut(
+      items,
+      async (x) => {
+        for (let t = x % 3; t > 0; t--) await tick();
+        return x * 2;
+      },
+      { concurrency: 7 },
+    );
+    assert.equal(out.length, 5_000);
+    assert.ok(out.every((v, i) => v === i * 2));
+    assert.deepEqual(await fanOut(items.slice(0, 1_024), (x) => x), items.slice(0, 1_024));
+  });
+
   it('resolves an empty input with an empty array', async () => {
     assert.deepEqual(await fanOut([], () => 1), []);
     assert.deepEqual(await fanOut((async function* () {})(), () => 1), []);
