@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fanOut, TimeoutError } from '../../src/index.ts';
+import { type ThreadPool, threadPool } from '../../src/threads/index.ts';
+
+const tasks = new URL('../fixtures/threads-tasks.ts', import.meta.url);
+
+function listeners(signal: AbortSignal): number {
+  return getEventListeners(signal, 'abort').length;
+}
+
+describe('threadPool cancellation', () => {
+  let pool: ThreadPool;
+  before(async () => {
+    pool = threadPool({ module: tasks, size: 2, abortGrace: 300 });
+    await pool.ready();
+  });
+  after(() => pool.close());
+
+  it('starts nothing and rejects with the reason when the signal is already aborted', async () => {
+    const reason = new Error('already');
+    const signal = AbortSignal.abort(reason);
+    await assert.rejects(pool.task('inc')(1, { signal }), (err) => err === reason);
+    await assert.rejects(fanOut([1, 2], pool.task('inc'), { signal }), (err) => err === reason);
+    assert.equal(listeners(signal), 0);
+  });
+
+  it('holds one listener per caller signal and leaves none once tasks settle', async () => {
+    const controller = new AbortController();
+    const { signal } = controller;
+    const running = fanOut(Array(200).fill(1), pool.task('incLater'), {
+      signal,
+      concurrency: 100,
+    });
+    await delay(5);
+    assert.ok(listeners(signal) <= 1, `${listeners(signal)} listeners`);
+    await running;
+    assert.equal(listeners(signal), 0);
+
+    const direct = Array.from({ length: 50 }, (_, i) => pool.task('inc')(i, { signal }));
+    assert.equal(listeners(signal), 1);
+    await Promise.all(direct);
+    assert.equal(listeners(signal), 0);
+
+    await assert.rejects(fanOut([1, 'x'], pool.task('fail'), { signal }));
+    assert.equal(listeners(signal), 0);
+  });
+
+  it('aborts a CPU-bound loop that only polls ctx.signal.aborted, within tens of ms', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    const running = pool.task('spinUntilAborted')(null, { signal: controller.signal });
+    await delay(100); // let it start spinning
+    const t0 = performance.now();
+    controller.abort(reason);
+    await assert.rejects(running, (err) => err === reason);
+    const ms = performance.now() - t0;
+    // 10 ms is the target on an idle machine; a loaded one gets slack.
+    assert.ok(ms < 250, `took ${ms.toFixed(1)} ms`);
+    assert.equal(listeners(controller.signal), 0);
+  });
+
+  it('resolves with what a task returns after noticing the abort', async () => {
+    const controller = new AbortController();
+    const running = pool.task('spinThenReturn')(null, { signal: controller.signal });
+    await delay(50);
+    controller.abort();
+    assert.equal(await running, 'stopped');
+  });
+
+  it('aborts the signal of a task waiting on the event loop in its thread', async () => {
+    const controller = new AbortController();
+    const running = pool.task('wait')(60_000, { signal: controller.signal });
+    await delay(50);
+    const t0 = performance.now();
+    controller.abort(new Error('enough'));
+    await assert.rejects(running, /enough/);
+    assert.ok(performance.now() - t0 < 1000);
+  });
+
+  it('rejects with a TimeoutError when a fanOut timeout ends a thread task', async () => {
+    await assert.rejects(
+      fanOut([null], pool.task('spinUntilAborted'), { timeout: 50 }),
+      TimeoutError,
+    );
+  });
+
+  it('cancels sibling tasks on threads when one fails in fanOut', async () => {
+    const spinForever = pool.task('spinUntilAborted');
+    const t0 = performance.now();
+    const failLater = async () => {
+      await delay(50);
+      throw new Error('late');
+    };
+    await assert.rejects(
+      fanOut([0, 1, 2], (i, ctx) => (i === 2 ? failLater() : spinForever(i, ctx)), {
+        concurrency: 3,
+      }),
+      /late/,
+    );
+    assert.ok(performance.now() - t0 < 2000);
+    assert.equal(await pool.task('inc')(1), 2);
+  });
+
+  it('drops queued tasks whose signal aborts before they start', async () => {
+    const controller = new AbortController();
+    const reason = new Error('never mind');
+    const queued = Array.from({ length: 20 }, () =>
+      pool.task('thread')(30, { signal: controller.signal }),
+    );
+    controller.abort(reason);
+    const outcomes = await Promise.allSettled(queued);
+    assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason === reason));
+  });
+
+  it('terminates a thread whose task ignores its signal after the grace period; a sibling on another thread finishes', async () => {
+    const controller = new AbortController();
+    const reason = new Error('give up');
+    const stubborn = pool.task<number, number>('spin')(60_000, { signal: controller.signal });
+    const sibling = pool.task<number, number>('thread')(600);
+    await delay(100);
+    const t0 = performance.now();
+    controller.abort(reason);
+    await assert.rejects(stubborn, (err) => err === reason);
+    const ms = performance.now() - t0;
+    assert.ok(ms >= 250, `killed after ${ms.toFixed(0)} ms, before the 300 ms grace`);
+    assert.ok(ms < 5000, `killed after ${ms.toFixed(0)} ms`);
+    assert.equal(typeof (await sibling), 'number', 'the sibling finished');
+    // The terminated thread was replaced.
+    const ids = await fanOut(Array(6).fill(30), pool.task<number, number>('thread'), {
+      concurrency: 6,
+    });
+    assert.equal(new Set(ids).size, 2);
+  });
+});
