@@ -114,6 +114,29 @@ describe('Pipeline', () => {
     assert.equal(probe.running, 0);
   });
 
+  it('holds at most 2 × concurrency items behind a slow first item when ordered', async () => {
+    const src = source(Number.POSITIVE_INFINITY);
+    let maxHeld = 0;
+    let firstDone = false;
+    const it = pipeline(src.iterable)
+      .map(
+        async (x: number, { signal }) => {
+          if (x === 0) {
+            await sleep(50, signal);
+            firstDone = true;
+          }
+          if (!firstDone) maxHeld = Math.max(maxHeld, src.state.pulled);
+          return x;
+        },
+        { concurrency: 3 },
+      )
+      [Symbol.asyncIterator]();
+    assert.deepEqual(await it.next(), { value: 0, done: false });
+    await it.return!();
+    assert.ok(maxHeld <= 6, `${maxHeld} items read while item 0 ran`);
+    assert.equal(src.state.finished, true);
+  });
+
   it('has run the source finally and every task by the time break returns', async () => {
     const probe = new Probe();
     const src = source(Number.POSITIVE_INFINITY);
