@@ -88,7 +88,7 @@ describe('Pipeline (properties)', () => {
               { concurrency: s.concurrency },
             );
           } else if (s.kind === 'batch') {
-            p = p.batch(s.size).flatMap((b) => b);
+            p = p.batch(s.size).flatMap((b) => b.values());
           } else {
             p = p.through(async function* (items) {
               for await (const x of items) yield x;
@@ -115,7 +115,10 @@ describe('Pipeline (properties)', () => {
           } else if (c.consumer === 'toArray') {
             out = await p.toArray();
           } else {
-            out = await p.reduce((acc: number[], x) => [...acc, x], []);
+            out = await p.reduce((acc: number[], x) => {
+              acc.push(x);
+              return acc;
+            }, []);
           }
         } catch (err) {
           error = err;
