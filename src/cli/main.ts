@@ -51,7 +51,8 @@ function program(): Command {
     .option('--unordered', 'write results as they finish, not in input order')
     .option('--threads <n>', 'run the tasks on <n> worker threads', parseJobs)
     .option('--redis <url>', 'run the tasks on fanout workers at this Redis (redis://host:6379)')
-    .option('--queue <name>', 'the queue the workers serve (with --redis)');
+    .option('--queue <name>', 'the queue the workers serve (with --redis)')
+    .option('--prefix <prefix>', "the Redis key prefix the workers use (default 'fanout')");
   common(runCmd)
     .addHelpText(
       'after',
@@ -123,12 +124,22 @@ Examples:
     .argument('<module>', 'the task module, e.g. ./tasks.js')
     .requiredOption('--redis <url>', 'the Redis to take jobs from (redis://host:6379)')
     .requiredOption('--queue <name>', 'the queue to serve')
+    .option('--prefix <prefix>', "the Redis key prefix (default 'fanout')")
     .option('-c, --concurrency <n>', 'jobs at once in this process (default 1)', parseJobs)
+    .addOption(
+      new Option(
+        '--grace <duration>',
+        'after SIGTERM, let active jobs finish this long, then hand them back',
+      )
+        .argParser(parseDuration)
+        .default(10_000, '10s'),
+    )
     .addHelpText(
       'after',
       `
-On SIGTERM or SIGINT the worker stops taking jobs, lets active ones finish or hands them
-back to the queue, and exits 0.
+Every function the module exports is a task callers can name. On SIGTERM or SIGINT the
+worker stops taking jobs, lets active ones finish for --grace, hands the rest back to the
+queue for another worker, and exits 0.
 
 Example:
   fanout worker ./tasks.js --redis redis://10.0.0.5:6379 --queue images -c 8`,

@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Run on the workers that serve `queue` at this Redis. */
   redis?: string;
   queue?: string;
+  /** The Redis key prefix of the workers. */
+  prefix?: string;
   /** Write failures as error lines and run every task. */
   keepGoing?: boolean;
   /** Write results as they come, not in input order. */
@@ -91,7 +93,7 @@ export async function run(target: string, options: RunOptions): Promise<number> 
     options.threads !== undefined
       ? await threadExecutor(spec, options.threads)
       : options.redis !== undefined
-        ? await bullmqExecutor(spec, options.redis, options.queue!)
+        ? await bullmqExecutor(spec, options.redis, options.queue!, options.prefix)
         : undefined;
   try {
     const task = executor?.task ?? (await loadTask(spec));

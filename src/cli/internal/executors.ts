@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { RedisOptions } from 'ioredis';
 import type { TaskFn } from '../../task.ts';
-import type { TaskSpec } from './task-module.ts';
+import { loadTask, type TaskSpec } from './task-module.ts';
 import { UsageError } from './usage.ts';
 
 /** A task function on some executor, and how to release what it holds. */
@@ -30,43 +31,25 @@ export async function loadEntry<T>(entry: 'threads' | 'bullmq', flag: string): P
   return (await import(url.href)) as T;
 }
 
-/**
- * Turns `redis://[user:password@]host[:port][/db]` (or rediss:// for TLS)
- * into the connection options BullMQ passes to its Redis client.
- */
-export function redisConnection(url: string): Record<string, unknown> {
-  let u: URL;
+/** The connection options for a `--redis` URL, through fanout/bullmq's connectionFromUrl. */
+export function redisConnection(entry: BullmqEntry, url: string): RedisOptions {
   try {
-    u = new URL(url);
-  } catch {
-    throw new UsageError(`--redis "${url}" is not a URL`, 'write it as redis://host:6379');
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') {
+    return entry.connectionFromUrl(url);
+  } catch (err) {
     throw new UsageError(
-      `--redis "${url}" is not a redis:// or rediss:// URL`,
-      'write it as redis://host:6379',
+      `--redis "${url}": ${(err as Error).message.replace(/^connectionFromUrl: /, '')}`,
+      'write it as redis://[user:password@]host[:port][/db], or rediss:// for TLS',
     );
   }
-  const options: Record<string, unknown> = {
-    host: u.hostname || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    // BullMQ's workers block on Redis; it asks for this setting.
-    maxRetriesPerRequest: null,
-  };
-  if (u.username) options.username = decodeURIComponent(u.username);
-  if (u.password) options.password = decodeURIComponent(u.password);
-  const db = u.pathname.slice(1);
-  if (db) options.db = Number(db);
-  if (u.protocol === 'rediss:') options.tls = {};
-  return options;
 }
 
 /**
  * Checks that something listens at the Redis address within `ms`, so that a
  * wrong URL fails with a message instead of a client retrying forever.
  */
-export function probeRedis(url: string, ms = 3000): Promise<void> {
-  const { host, port } = redisConnection(url) as { host: string; port: number };
+export function probeRedis(connection: RedisOptions, ms = 3000): Promise<void> {
+  const host = connection.host ?? '127.0.0.1';
+  const port = connection.port ?? 6379;
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const fail = (why: string) => {
@@ -87,36 +70,35 @@ export function probeRedis(url: string, ms = 3000): Promise<void> {
   });
 }
 
-/** A thread pool of `size` threads running the spec's export. */
+/**
+ * A thread pool of `size` threads running the spec's export. The module is
+ * first loaded here too, so that a missing module or export fails at once
+ * with the same message as without threads.
+ */
 export async function threadExecutor(spec: TaskSpec, size: number): Promise<Executor> {
   const threads = await loadEntry<ThreadsEntry>('threads', '--threads');
+  await loadTask(spec);
   const pool = threads.threadPool({ module: spec.url, size });
   return { task: pool.task(spec.name), close: () => pool.close() };
 }
 
-/** The spec's export on the workers that serve `queue` at the Redis `url`. */
+/**
+ * The spec's export on the workers that serve `queue` at the Redis `url`.
+ * The module itself is not loaded here: it lives on the workers.
+ */
 export async function bullmqExecutor(
   spec: TaskSpec,
   url: string,
   queue: string,
+  prefix: string | undefined,
 ): Promise<Executor> {
   const bullmq = await loadEntry<BullmqEntry>('bullmq', '--redis');
-  await probeRedis(url);
-  const cluster = bullmq.bullmqExecutor({ connection: redisConnection(url), queue });
+  const connection = redisConnection(bullmq, url);
+  await probeRedis(connection);
+  const cluster = bullmq.bullmqExecutor({ connection, queue, prefix });
   return { task: cluster.task(spec.name), close: () => cluster.close() };
 }
 
-// The shapes of the entry points this file uses, written out so that the
-// command compiles whether or not those entry points are built.
-interface ThreadsEntry {
-  threadPool(options: { module: URL; size: number }): {
-    task(name: string): TaskFn<unknown, unknown>;
-    close(): Promise<void>;
-  };
-}
-interface BullmqEntry {
-  bullmqExecutor(options: { connection: Record<string, unknown>; queue: string }): {
-    task(name: string): TaskFn<unknown, unknown>;
-    close(): Promise<void>;
-  };
-}
+// Types only: erased from the build, so nothing here loads those entry points.
+type ThreadsEntry = typeof import('../../threads/index.ts');
+export type BullmqEntry = typeof import('../../bullmq/index.ts');
