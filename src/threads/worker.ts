@@ -3,19 +3,23 @@
 // back in batches. Not part of the public API.
 
 import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
-import { withTraceContext } from '../tracing/propagation.ts';
+import { type TraceCarrier, withTraceContext } from '../tracing/propagation.ts';
 import { decode, type Encoded, encode, encodeUncloneable } from './internal/error-codec.ts';
 import {
   ABORT,
+  ABORTED,
   ECHO,
   FAILED,
   NO_TASK,
+  QUEUED,
   READY,
+  RECALLED,
   RESULTS,
   type ResultsMessage,
   RUN,
   RUN_STRIDE,
   type RunMessage,
+  STARTED,
   THREW,
   type ToWorker,
   UNCLONEABLE,
@@ -26,6 +30,12 @@ import { isTransfer } from './transfer.ts';
 
 type Task = (input: unknown, ctx: RemoteContext) => unknown;
 
+/** A task export and the time its synchronous part takes (ms, a moving average; -1: unknown). */
+interface Entry {
+  fn: Task;
+  cost: number;
+}
+
 // Results go back as soon as this much time passed since the last batch of
 // them, so long tasks in a batch do not hold back the results of earlier ones.
 const FLUSH_MS = 0.5;
@@ -33,7 +43,7 @@ const FLUSH_MS = 0.5;
 const port = parentPort!;
 const init = workerData as WorkerInit;
 const flags = new Int32Array(init.flags);
-const tasks = new Map<string, Task>();
+const tasks = new Map<string, Entry>();
 /** Contexts of the async tasks still running, by slot, for ABORT messages. */
 const running: (RemoteContext | undefined)[] = [];
 let early: ToWorker[] | undefined = [];
@@ -47,7 +57,7 @@ let started = 0;
 let lastFlush = performance.now();
 let flushQueued = false;
 let lastName: string | undefined;
-let lastTask: Task | undefined;
+let lastEntry: Entry | undefined;
 
 port.on('message', (m: ToWorker) => {
   if (early !== undefined) early.push(m);
@@ -79,11 +89,11 @@ function collect(ns: Record<string, unknown>): void {
   const fallback = ns.default;
   if (typeof fallback === 'object' && fallback !== null) {
     for (const [name, fn] of Object.entries(fallback)) {
-      if (typeof fn === 'function') tasks.set(name, fn as Task);
+      if (typeof fn === 'function') tasks.set(name, { fn: fn as Task, cost: -1 });
     }
   }
   for (const [name, fn] of Object.entries(ns)) {
-    if (typeof fn === 'function') tasks.set(name, fn as Task);
+    if (typeof fn === 'function') tasks.set(name, { fn: fn as Task, cost: -1 });
   }
 }
 
@@ -97,64 +107,83 @@ function handle(m: ToWorker): void {
 
 function run(m: RunMessage): void {
   const { b, names, attempts, traces } = m;
-  let t0 = performance.now();
+  let now = performance.now();
+  let t0 = now;
   // Time for results to go back counts from when there were first some to send.
-  if (ok.length === 0 && err.length === 0) lastFlush = t0;
+  if (ok.length === 0 && err.length === 0) lastFlush = now;
   for (let k = 0, i = 0; i < b.length; k++, i += RUN_STRIDE) {
     const slot = b[i] as number;
     const name = names === undefined ? m.name! : names[k]!;
     if (name !== lastName) {
-      lastTask = tasks.get(name);
+      lastEntry = tasks.get(name);
       lastName = name;
     }
-    const fn = lastTask;
-    if (fn === undefined) {
+    const entry = lastEntry;
+    if (entry === undefined) {
       err.push(slot, NO_TASK, name);
       continue;
     }
-    // Cancelled while it waited in this batch or in flight: never start it.
-    if (Atomics.load(flags, slot) !== 0) {
-      err.push(slot, ECHO, undefined);
+    const state = Atomics.compareExchange(flags, slot, QUEUED, STARTED);
+    if (state !== QUEUED) {
+      // Cancelled, or moved to another thread, before it started.
+      err.push(slot, (state & ABORTED) !== 0 ? ECHO : RECALLED, undefined);
       continue;
+    }
+    // A task that may run long must not hold back results already here.
+    if ((entry.cost < 0 || entry.cost > FLUSH_MS) && (ok.length > 0 || err.length > 0)) {
+      busy += now - t0;
+      t0 = now;
+      flush(now);
     }
     const ctx = new RemoteContext(flags, slot, b[i + 1] as number, attempts?.[k] ?? 1);
-    const input = b[i + 2];
-    const trace = traces?.[k];
+    start(entry.fn, b[i + 2], ctx, traces?.[k]);
     started++;
-    let out: unknown;
-    try {
-      out = trace === undefined ? fn(input, ctx) : withTraceContext(trace, () => fn(input, ctx));
-    } catch (error) {
-      fail(ctx, error);
-      continue;
-    }
-    if (isThenable(out)) {
-      running[slot] = ctx;
-      out.then(
-        (value) => {
-          running[slot] = undefined;
-          succeed(ctx, value);
-          schedule();
-        },
-        (error) => {
-          running[slot] = undefined;
-          fail(ctx, error);
-          schedule();
-        },
-      );
-    } else {
-      succeed(ctx, out);
-    }
-    const now = performance.now();
+    const after = performance.now();
+    const dt = after - now;
+    entry.cost = entry.cost < 0 ? dt : entry.cost * 0.8 + dt * 0.2;
+    now = after;
     if (now - lastFlush > FLUSH_MS) {
       busy += now - t0;
       t0 = now;
       flush(now);
     }
   }
-  const now = performance.now();
   busy += now - t0;
   flush(now);
+}
+
+/** Runs one task; its outcome goes into the next results message. */
+function start(
+  fn: Task,
+  input: unknown,
+  ctx: RemoteContext,
+  trace: TraceCarrier | undefined,
+): void {
+  let out: unknown;
+  try {
+    out = trace === undefined ? fn(input, ctx) : withTraceContext(trace, () => fn(input, ctx));
+  } catch (error) {
+    fail(ctx, error);
+    return;
+  }
+  if (!isThenable(out)) {
+    succeed(ctx, out);
+    return;
+  }
+  const slot = ctx.slot;
+  running[slot] = ctx;
+  out.then(
+    (value) => {
+      running[slot] = undefined;
+      succeed(ctx, value);
+      schedule();
+    },
+    (error) => {
+      running[slot] = undefined;
+      fail(ctx, error);
+      schedule();
+    },
+  );
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

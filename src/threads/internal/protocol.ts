@@ -24,6 +24,19 @@ export const THREW = 0; // payload: the encoded error or thrown value
 export const ECHO = 1; // the task ended with its own abort reason: the caller's reason applies
 export const NO_TASK = 2; // payload: a message; the module has no such function export
 export const UNCLONEABLE = 3; // payload: a message; the result could not be sent back
+export const RECALLED = 4; // the pool took the task back before it started: the slot is free
+
+/**
+ * States of a task slot's shared flag. The pool writes QUEUED when it hands
+ * a task over; the worker moves it to STARTED with a compare-and-swap when
+ * it starts the task, unless the pool got there first: with ABORTED (set
+ * with an `or`, so it also marks a started task) or RECALLED (a swap from
+ * QUEUED, to move the task to an idle thread).
+ */
+export const QUEUED = 0;
+export const ABORTED = 1;
+export const STARTED = 2;
+export const RECALLED_FLAG = 4;
 
 export interface RunMessage {
   t: typeof RUN;
@@ -75,7 +88,7 @@ export type FromWorker = ReadyMessage | FailedMessage | ResultsMessage;
 export interface WorkerInit {
   module: string;
   setup: string | undefined;
-  /** One Int32 per task slot: non-zero once the caller aborted the task in it. */
+  /** One Int32 per task slot, holding the states above. */
   flags: SharedArrayBuffer;
   /** Set when a bootstrap must register tsx before importing `entry`. */
   tsx?: string;

@@ -8,6 +8,7 @@
 import { CancelledError } from '../../errors.ts';
 import { isEcho } from '../../internal/abort.ts';
 import type { TaskContext } from '../../task.ts';
+import { ABORTED } from './protocol.ts';
 
 const proto = AbortSignal.prototype;
 const abortedOf = Object.getOwnPropertyDescriptor(proto, 'aborted')!.get!;
@@ -38,7 +39,7 @@ export class RemoteContext implements TaskContext {
 
   /** Aborts the signal if the pool raised the flag and no message told us yet. */
   poll(): void {
-    if (this.live && !this.#aborted && Atomics.load(this.flags, this.slot) !== 0) {
+    if (this.live && !this.#aborted && (Atomics.load(this.flags, this.slot) & ABORTED) !== 0) {
       this.abort(new CancelledError('cancelled by the caller'));
     }
   }

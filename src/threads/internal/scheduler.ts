@@ -17,12 +17,14 @@ import { decode, encode } from './error-codec.ts';
 import { Job, Watch } from './job.ts';
 import {
   ABORT,
+  ABORTED,
   ECHO,
   FAILED,
   type FromWorker,
   MAX_SLOTS,
   NO_TASK,
   READY,
+  RECALLED,
   RESULTS,
   type ResultsMessage,
   THREW,
@@ -40,6 +42,9 @@ const TARGET_MS = 2;
 const MIN_CAP = 2;
 // Until the first results tell how long tasks take.
 const INITIAL_CAP = 4;
+// A thread silent this long while holding queued tasks is busy with a long
+// one: when another thread idles, its tasks not yet started move there.
+const STEAL_MS = 5;
 
 export interface SchedulerOptions extends ThreadSpec {
   size: number;
@@ -65,6 +70,7 @@ export class Scheduler {
   private closing = false;
   private terminated = false;
   private readyCount = 0;
+  private stealTimer: ReturnType<typeof setTimeout> | undefined;
   readonly ready: Deferred<void> = deferred();
 
   constructor(private readonly options: SchedulerOptions) {
@@ -199,6 +205,10 @@ export class Scheduler {
     const err = m.err;
     if (err !== undefined) {
       for (let i = 0; i < err.length; i += 3) {
+        if (err[i + 1] === RECALLED) {
+          t.release(err[i] as number);
+          continue;
+        }
         const job = t.take(err[i] as number);
         if (job !== undefined) this.settle(job, false, this.failure(job, err[i + 1], err[i + 2]));
       }
@@ -212,7 +222,36 @@ export class Scheduler {
           ? Math.max(MIN_CAP, Math.min(MAX_SLOTS, Math.ceil(TARGET_MS / perTask)))
           : MAX_SLOTS;
     }
+    t.since = performance.now();
     if (this.head < this.queue.length) this.schedule();
+    else if (t.load === 0) this.stealSoon();
+  }
+
+  /** A thread went idle with nothing queued: look again soon for work stuck behind a long task. */
+  private stealSoon(): void {
+    if (this.stealTimer !== undefined || !this.threads.some((u) => u.load >= 2)) return;
+    this.stealTimer = setTimeout(() => {
+      this.stealTimer = undefined;
+      this.steal();
+    }, STEAL_MS);
+    this.stealTimer.unref();
+  }
+
+  /** Moves tasks not yet started from long-silent threads to the queue, for idle threads. */
+  private steal(): void {
+    if (this.head < this.queue.length || !this.threads.some((t) => !t.gone && t.load === 0)) return;
+    const now = performance.now();
+    const taken: Job[] = [];
+    for (const u of this.threads) {
+      if (u.gone || u.load < 2 || now - u.since < STEAL_MS) continue;
+      for (let slot = 0; slot < MAX_SLOTS; slot++) {
+        const job = u.recall(slot);
+        if (job !== undefined) taken.push(job);
+      }
+    }
+    if (taken.length === 0) return;
+    for (const job of taken) this.queue.push(job);
+    this.dispatch();
   }
 
   private failure(job: Job, status: unknown, payload: unknown): unknown {
@@ -286,7 +325,7 @@ export class Scheduler {
         this.settle(job, false, reason);
       } else {
         job.aborted = true;
-        Atomics.store(t.flags, job.slot, 1);
+        Atomics.or(t.flags, job.slot, ABORTED);
         const list = byThread.get(t);
         if (list === undefined) byThread.set(t, [job]);
         else list.push(job);
@@ -315,6 +354,13 @@ export class Scheduler {
 
   private onExit(t: Thread, code: number): void {
     t.gone = true;
+    if (!t.ready && !t.killed && !this.terminated && this.broken === undefined) {
+      // It died loading the modules, before any task could run.
+      const { module } = this.options;
+      const message = `threadPool: a worker thread exited with code ${code} while loading the task module ${module}`;
+      this.fail(new TaskModuleError(message, module, undefined, { cause: t.error }));
+      return;
+    }
     const grace = this.options.abortGrace;
     for (let slot = 0; slot < MAX_SLOTS && t.load > 0; slot++) {
       const job = t.take(slot);
@@ -330,12 +376,6 @@ export class Scheduler {
       this.settle(job, false, new WorkerExitedError(message, code, { cause: t.error }));
     }
     if (this.terminated || this.broken !== undefined) return;
-    if (!t.ready && !t.killed) {
-      const { module } = this.options;
-      const message = `threadPool: a worker thread exited with code ${code} while loading the task module ${module}`;
-      this.fail(new TaskModuleError(message, module, undefined, { cause: t.error }));
-      return;
-    }
     const i = this.threads.indexOf(t);
     if (i >= 0) this.threads[i] = this.spawn();
     if (this.head < this.queue.length) this.schedule();

@@ -8,6 +8,8 @@ import type { Job } from './job.ts';
 import {
   FAILED,
   MAX_SLOTS,
+  QUEUED,
+  RECALLED_FLAG,
   RUN,
   RUN_STRIDE,
   type RunMessage,
@@ -42,6 +44,8 @@ function dropTsx(argv: string[]): string[] {
       i++;
     } else if (/^--(import|require|loader|experimental-loader)=.*tsx/.test(a)) {
       // dropped
+    } else if (a.startsWith('--input-type')) {
+      // Only for the main script of `node -e`; a worker refuses to start with it.
     } else {
       out.push(a);
     }
@@ -84,6 +88,8 @@ export class Thread {
   killed = false;
   /** The uncaught error it died of, if any. */
   error: unknown;
+  /** When it last sent results, or got work while idle: how long it has been busy without a word. */
+  since = 0;
 
   constructor(spec: ThreadSpec) {
     for (let i = 0; i < MAX_SLOTS; i++) this.free[i] = MAX_SLOTS - 1 - i;
@@ -109,7 +115,10 @@ export class Thread {
    * failed with a SerializationError and left out; the rest still go.
    */
   send(jobs: Job[]): Refused[] | undefined {
-    if (this.load === 0) this.worker.ref();
+    if (this.load === 0) {
+      this.worker.ref();
+      this.since = performance.now();
+    }
     const m = this.pack(jobs);
     try {
       this.worker.postMessage(m, moves(jobs));
@@ -134,7 +143,7 @@ export class Thread {
     for (let k = 0; k < n; k++) {
       const job = jobs[k]!;
       const slot = this.free[--this.top]!;
-      Atomics.store(this.flags, slot, 0);
+      Atomics.store(this.flags, slot, QUEUED);
       this.jobs[slot] = job;
       job.thread = this;
       job.slot = slot;
@@ -174,6 +183,31 @@ export class Thread {
       }
     }
     return refused;
+  }
+
+  /**
+   * Takes back the job in `slot` if the worker has not started it, and
+   * returns it. The slot stays reserved until the worker reports it skipped
+   * it (see {@link release}).
+   */
+  recall(slot: number): Job | undefined {
+    const job = this.jobs[slot];
+    if (
+      job === undefined ||
+      Atomics.compareExchange(this.flags, slot, QUEUED, RECALLED_FLAG) !== QUEUED
+    ) {
+      return undefined;
+    }
+    this.jobs[slot] = undefined;
+    job.thread = undefined;
+    job.slot = -1;
+    if (--this.load === 0 && !this.gone) this.worker.unref();
+    return job;
+  }
+
+  /** Frees a recalled slot once the worker has passed it. */
+  release(slot: number): void {
+    this.free[this.top++] = slot;
   }
 
   /** Releases `slot` and returns the job it held, if it still held one. */

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const program = fileURLToPath(new URL('../fixtures/threads-program.ts', import.meta.url));
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a node process; a process that does not exit on its own in time is killed. */
+function run(args: string[], timeoutMs = 20_000): Promise<Exit> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, { cwd: root });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+describe('threadPool lifecycle', () => {
+  it('lets the process exit on its own after close()', async () => {
+    const r = await run(['--import', 'tsx', program, 'close']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\[ 2, 3, 4 \]/);
+  });
+
+  it('does not keep the process alive while idle, even without close()', async () => {
+    const r = await run(['--import', 'tsx', program, 'idle']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\[ 2, 3, 4 \]/);
+  });
+
+  it('leaves no thread running after a failed fanOut', async () => {
+    const r = await run(['--import', 'tsx', program, 'failed']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /rejected: first/);
+  });
+
+  it('ends its threads when an await using scope is left', async () => {
+    const r = await run(['--import', 'tsx', program, 'dispose']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^2$/m);
+  });
+
+  describe('compiled to JavaScript', () => {
+    const out = mkdtempSync(join(tmpdir(), 'fanout-threads-'));
+    after(() => rmSync(out, { recursive: true, force: true }));
+
+    it('runs a JavaScript task module without tsx', async () => {
+      const tsc = await run(
+        [
+          join(root, 'node_modules/typescript/bin/tsc'),
+          '-p',
+          'tsconfig.build.json',
+          '--outDir',
+          out,
+        ],
+        120_000,
+      );
+      assert.ok(tsc.code !== null, 'tsc finished');
+      const script = [
+        `const { threadPool } = await import(${JSON.stringify(join(out, 'threads/index.js'))});`,
+        `const pool = threadPool({ module: ${JSON.stringify(join(root, 'test/fixtures/threads-tasks.mjs'))}, size: 2 });`,
+        `console.log(await Promise.all([1, 2, 3].map((x) => pool.task('double')(x))));`,
+        'await pool.close();',
+      ].join('\n');
+      const r = await run(['--input-type=module', '-e', script]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\[ 2, 4, 6 \]/);
+    });
+  });
+});
