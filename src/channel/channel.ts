@@ -1,5 +1,5 @@
 import { ChannelClosedError } from '../errors.ts';
-import { listen, noop } from '../internal/abort.ts';
+import { listen } from '../internal/abort.ts';
 import { checkObject, checkSignal } from '../internal/validate.ts';
 import { checkCapacity } from './internal/check.ts';
 import { Queue } from './internal/queue.ts';
@@ -16,14 +16,6 @@ const CLOSED: RecvResult<never> = Object.freeze({ value: undefined, ok: false })
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 const RESOLVED: Promise<void> = Promise.resolve();
 const EMPTY: unique symbol = Symbol('empty');
-
-// One executor for every pending operation instead of a closure per promise.
-let nextResolve: (value: never) => void = noop;
-let nextReject: (reason: unknown) => void = noop;
-function capture(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
-  nextResolve = resolve;
-  nextReject = reject;
-}
 
 function checkOptions(api: string, options: ChannelOpOptions | undefined): void {
   checkObject(api, 'options', options);
@@ -290,74 +282,77 @@ export class Channel<T> implements Receivable<T>, Sendable<T>, AsyncIterable<T> 
 class PendingSend<T> implements Sender<T> {
   readonly value: T;
   readonly promise: Promise<void>;
-  readonly #resolve: (value: void) => void;
-  readonly #reject: (reason: unknown) => void;
-  #unlisten = noop;
+  resolve!: () => void;
+  reject!: (reason: unknown) => void;
+  unlisten: (() => void) | undefined = undefined;
 
   constructor(channel: Channel<T>, value: T, signal: AbortSignal | undefined) {
     this.value = value;
-    this.promise = new Promise(capture);
-    this.#resolve = nextResolve as (value: void) => void;
-    this.#reject = nextReject;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     channel.addSender(this);
     if (signal !== undefined) {
-      this.#unlisten = listen(signal, () => {
+      this.unlisten = listen(signal, () => {
         channel.removeSender(this);
-        this.#reject(signal.reason);
+        this.reject(signal.reason);
       });
     }
   }
 
   taken(): void {
-    this.#unlisten();
-    this.#resolve();
+    if (this.unlisten !== undefined) this.unlisten();
+    this.resolve();
   }
 
   fail(error: unknown): void {
-    this.#unlisten();
-    this.#reject(error);
+    if (this.unlisten !== undefined) this.unlisten();
+    this.reject(error);
   }
 }
 
 class PendingRecv<T> implements Receiver<T> {
   readonly promise: Promise<RecvResult<T>>;
-  readonly #resolve: (value: RecvResult<T>) => void;
-  readonly #reject: (reason: unknown) => void;
-  #unlisten = noop;
+  resolve!: (value: RecvResult<T>) => void;
+  reject!: (reason: unknown) => void;
+  unlisten: (() => void) | undefined = undefined;
 
   constructor(channel: Channel<T>, signal: AbortSignal | undefined) {
-    this.promise = new Promise(capture);
-    this.#resolve = nextResolve as (value: RecvResult<T>) => void;
-    this.#reject = nextReject;
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     channel.addReceiver(this);
     if (signal !== undefined) {
-      this.#unlisten = listen(signal, () => {
+      this.unlisten = listen(signal, () => {
         channel.removeReceiver(this);
-        this.#reject(signal.reason);
+        this.reject(signal.reason);
       });
     }
   }
 
   deliver(value: T | undefined, ok: boolean): void {
-    this.#unlisten();
-    this.#resolve(ok ? { value: value as T, ok: true } : CLOSED);
+    if (this.unlisten !== undefined) this.unlisten();
+    this.resolve(ok ? { value: value as T, ok: true } : CLOSED);
   }
 }
 
 // A next() waiting for a value; return() can withdraw it.
 class PendingNext<T> implements Receiver<T> {
   readonly promise: Promise<IteratorResult<T, undefined>>;
-  readonly resolve: (value: IteratorResult<T, undefined>) => void;
-  readonly #iterator: ChannelIterator<T>;
+  resolve!: (value: IteratorResult<T, undefined>) => void;
+  readonly iterator: ChannelIterator<T>;
 
   constructor(iterator: ChannelIterator<T>) {
-    this.promise = new Promise(capture);
-    this.resolve = nextResolve as (value: IteratorResult<T, undefined>) => void;
-    this.#iterator = iterator;
+    this.promise = new Promise((resolve) => {
+      this.resolve = resolve;
+    });
+    this.iterator = iterator;
   }
 
   deliver(value: T | undefined, ok: boolean): void {
-    this.#iterator.settled(this, ok);
+    this.iterator.settled(this, ok);
     this.resolve(ok ? { value: value as T, done: false } : DONE);
   }
 }
