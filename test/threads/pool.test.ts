@@ -189,3 +189,20 @@ describe('threadPool modules', () => {
     assert.equal(pool.size, availableParallelism());
   });
 });
+
+describe('threadPool scheduling', () => {
+  it('moves a task waiting behind a long one to a thread that went idle', async () => {
+    await using pool = threadPool({ module: tasks, size: 2 });
+    await pool.ready();
+    const thread = pool.task<number, number>('thread');
+    const t0 = performance.now();
+    // One message per thread: [long, short] and [short, short].
+    const [long, behind, ...others] = [thread(1500), thread(20), thread(20), thread(20)];
+    const behindId = await behind;
+    const ms = performance.now() - t0;
+    const otherIds = await Promise.all(others);
+    assert.ok(ms < 1200, `the task behind the long one took ${ms.toFixed(0)} ms`);
+    assert.ok(otherIds.includes(behindId), 'it ran on the other thread');
+    assert.notEqual(await long, behindId);
+  });
+});
