@@ -250,4 +250,44 @@ describe('Channel (model)', () => {
       { numRuns: 300 },
     );
   });
+
+  it('loses and duplicates nothing when for-await consumers break out at random points', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(3),
+        fc.array(fc.nat(8), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 40 }),
+        async (capacity, breakAfter, n) => {
+          const ch = new Channel<number>(capacity);
+          const got: number[] = [];
+          const consumers = breakAfter.map(async (k) => {
+            let i = 0;
+            for await (const v of ch) {
+              got.push(v);
+              if (++i > k) break;
+              if (v % 3 === 0) await tick();
+            }
+          });
+          const stop = new AbortController();
+          const sent: number[] = [];
+          const producer = (async () => {
+            for (let v = 0; v < n; v++) {
+              await ch.send(v, { signal: stop.signal });
+              sent.push(v);
+            }
+            ch.close();
+          })().catch((err) => assert.equal(err, stop.signal.reason));
+          await Promise.all(consumers);
+          stop.abort();
+          await producer;
+          for (let r = ch.tryRecv(); r?.ok; r = ch.tryRecv()) got.push(r.value);
+          assert.deepEqual(
+            got.sort((a, b) => a - b),
+            sent,
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
