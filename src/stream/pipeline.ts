@@ -57,7 +57,10 @@ export interface BatchOptions {
  * pipeline stops; when the stage stops reading (`break`), everything
  * upstream of it is stopped and closed, and the rest goes on.
  */
-export type Stage<T, U> = (input: AsyncIterable<T>, signal: AbortSignal) => AsyncIterable<U>;
+export type Stage<T, U> = (
+  input: AsyncIterable<T>,
+  signal: AbortSignal,
+) => AsyncIterable<U> | Iterable<U>;
 
 /**
  * Pipeline is a lazy chain of stages over a stream of values, built with

@@ -164,6 +164,13 @@ describe('through', () => {
     assert.equal(aborted, true);
   });
 
+  it('accepts a stage that returns a plain iterable', async () => {
+    const out = await pipeline([1, 2])
+      .through(() => [7, 8, 9])
+      .toArray();
+    assert.deepEqual(out, [7, 8, 9]);
+  });
+
   it('fails the pipeline with the error the stage threw', async () => {
     const boom = new Error('boom');
     const src = source(Number.POSITIVE_INFINITY);

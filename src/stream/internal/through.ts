@@ -3,9 +3,8 @@
 
 import { CancelledError } from '../../errors.ts';
 import { checkIterable } from '../../internal/validate.ts';
+import type { Stage } from '../pipeline.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
-
-export type Stage<T, U> = (input: AsyncIterable<T>, signal: AbortSignal) => AsyncIterable<U>;
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
@@ -29,7 +28,11 @@ export class ThroughNode<T, U> extends Node<U> {
       if (this.iterator === undefined) {
         const output = this.stage(new Input(this.upstream as Node<T>), this.signal);
         checkIterable('pipeline.through', 'the result of stage', output);
-        this.iterator = output[Symbol.asyncIterator]();
+        // A stage may also return a plain iterable (an array, a sync generator).
+        const open =
+          (output as AsyncIterable<U>)[Symbol.asyncIterator] ??
+          (output as Iterable<U>)[Symbol.iterator];
+        this.iterator = open.call(output) as AsyncIterator<U>;
       }
       next = Promise.resolve(this.iterator.next());
     } catch (err) {
