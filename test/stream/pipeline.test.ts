@@ -59,16 +59,22 @@ describe('Pipeline', () => {
   });
 
   it('gives every item of an unordered map, in finishing order', async () => {
-    const out = await pipeline([60, 0])
+    // The slow item waits for the fast one to finish: no race between timers.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const out = await pipeline(['slow', 'fast'])
       .map(
-        async (ms) => {
-          await sleep(ms);
-          return ms;
+        async (x) => {
+          if (x === 'slow') await gate;
+          else setImmediate(release);
+          return x;
         },
         { concurrency: 2, ordered: false },
       )
       .toArray();
-    assert.deepEqual(out, [0, 60]);
+    assert.deepEqual(out, ['fast', 'slow']);
   });
 
   it('hands each task a TaskContext with its index and attempt', async () => {

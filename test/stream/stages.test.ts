@@ -75,7 +75,7 @@ describe('batch', () => {
     async function* slow() {
       yield 1;
       yield 2;
-      await sleep(200);
+      await sleep(1_000);
       yield 3;
     }
     const out = await pipeline(slow()).batch(10, { maxWait: 20 }).toArray();
