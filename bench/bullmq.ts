@@ -15,13 +15,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Queue, QueueEvents, Worker } from 'bullmq';
+import { type ConnectionOptions, Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { bullmqExecutor, connectionFromUrl } from '../src/bullmq/index.ts';
 import { fanOut } from '../src/index.ts';
 import { caseArg, fmt, isolated, peakRssMb, report, table } from './lib.ts';
 
 const connection = connectionFromUrl(process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379');
+// bullmq types ioredis options on its own; the object is the same.
+const plain = connection as unknown as ConnectionOptions;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WORKER_CONCURRENCY = 50;
 const WINDOW = 1000;
@@ -83,7 +85,7 @@ function median(xs: number[]): number {
 async function runFanout(kind: Work, prefix: string): Promise<number[]> {
   const { n, ms } = work[kind];
   const cluster = bullmqExecutor({ connection, queue: 'bench', prefix });
-  const task = kind === 'tiny' ? cluster.task<number, number>('double') : cluster.task('pause');
+  const task = cluster.task<unknown, number>(kind === 'tiny' ? 'double' : 'pause');
   const inputs = (count: number) =>
     Array.from({ length: count }, (_, i) => (kind === 'tiny' ? i : { n: i, ms }));
   await fanOut(inputs(500), task, { concurrency: WINDOW }); // warm-up
@@ -103,11 +105,11 @@ async function runBullmq(kind: Work, prefix: string): Promise<number[]> {
   // The default events stream (~10,000 entries) drops completions under
   // this load, and the run then never ends: plain BullMQ needs a longer one.
   const queue = new Queue('bench', {
-    connection,
+    connection: plain,
     prefix,
     streams: { events: { maxLen: 200_000 } },
   });
-  const events = new QueueEvents('bench', { connection, prefix });
+  const events = new QueueEvents('bench', { connection: plain, prefix });
   await events.waitUntilReady();
   let results: unknown[] = [];
   let left = 0;
@@ -162,7 +164,7 @@ async function plainWorker(prefix: string): Promise<void> {
       return job.data.n * 2;
     },
     {
-      connection: { ...connection, maxRetriesPerRequest: null },
+      connection: { ...plain, maxRetriesPerRequest: null },
       prefix,
       concurrency: WORKER_CONCURRENCY,
     },
