@@ -35,6 +35,33 @@ describe('Pipeline', () => {
     );
   });
 
+  it('leaves an open channel at once on break, without losing what it did not read', async () => {
+    const ch = new Channel<number>(8);
+    for (let i = 0; i < 3; i++) await ch.send(i);
+    for await (const x of pipeline(ch).map(async (x: number) => x, { concurrency: 2 })) {
+      if (x === 0) break;
+    }
+    // Nothing waits on the channel any more: a value sent now stays in it.
+    assert.equal(ch.trySend(99), true);
+    const left: number[] = [];
+    for (let r = ch.tryRecv(); r?.ok; r = ch.tryRecv()) left.push(r.value);
+    assert.ok(left.includes(99));
+  });
+
+  it('stops waiting on an empty channel when the signal aborts', async () => {
+    const ch = new Channel<number>();
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    setTimeout(() => controller.abort(reason), 20);
+    await assert.rejects(
+      pipeline(ch, { signal: controller.signal })
+        .map((x: number) => x, { concurrency: 2 })
+        .drain(),
+      (err) => err === reason,
+    );
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
   it('awaits promises yielded by a sync source, as for await does', async () => {
     assert.deepEqual(await pipeline([Promise.resolve(1), 2]).toArray(), [1, 2]);
   });
