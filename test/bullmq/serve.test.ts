@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { bullmqExecutor, serveTasks } from '../../src/bullmq/index.ts';
+import { TaskModuleError } from '../../src/index.ts';
+import { connection, deleteUnder, keysUnder, Redis } from '../fixtures/bullmq-helpers.ts';
+
+const prefix = `test-bullmq-serve-${process.pid}-${Date.now()}`;
+const tasks = new URL('../fixtures/bullmq-tasks.ts', import.meta.url);
+const redis = new Redis(connection);
+
+after(async () => {
+  await deleteUnder(redis, prefix);
+  assert.deepEqual(await keysUnder(redis, prefix), []);
+  await redis.quit();
+});
+
+describe('serveTasks', () => {
+  it('serves the named function exports of its module, and nothing else', async () => {
+    const server = await serveTasks({ module: tasks, connection, queue: 'list', prefix });
+    try {
+      assert.ok(server.tasks.includes('double'));
+      assert.ok(server.tasks.includes('sleepy'));
+      assert.ok(!server.tasks.includes('notATask'));
+      assert.equal(server.queue, 'list');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes a module path relative to the working directory', async () => {
+    const server = await serveTasks({
+      module: 'test/fixtures/bullmq-tasks.ts',
+      connection,
+      queue: 'path',
+      prefix,
+    });
+    await server.close();
+  });
+
+  it('rejects with TaskModuleError when the module cannot be loaded', async () => {
+    await assert.rejects(
+      serveTasks({ module: './no-such-module.ts', connection, queue: 'q', prefix }),
+      (err) => {
+        assert.ok(err instanceof TaskModuleError);
+        assert.match(err.module, /no-such-module\.ts$/);
+        assert.ok(err.cause);
+        return true;
+      },
+    );
+  });
+
+  it('rejects with TaskModuleError when the module exports no function', async () => {
+    await assert.rejects(
+      serveTasks({
+        module: new URL('../fixtures/bullmq-empty.ts', import.meta.url),
+        connection,
+        queue: 'q',
+        prefix,
+      }),
+      (err) => err instanceof TaskModuleError && /exports no functions/.test(err.message),
+    );
+  });
+
+  it('checks its arguments', async () => {
+    const base = { module: tasks, connection, queue: 'q', prefix };
+    await assert.rejects(serveTasks({ ...base, module: 42 as never }), /options.module/);
+    await assert.rejects(serveTasks({ ...base, queue: 'a:b' }), /options.queue/);
+    await assert.rejects(serveTasks({ ...base, concurrency: 0 }), RangeError);
+    await assert.rejects(
+      serveTasks({ ...base, concurrency: Number.POSITIVE_INFINITY }),
+      RangeError,
+    );
+    await assert.rejects(serveTasks({ ...base, maxRedeliveries: -1 }), RangeError);
+    await assert.rejects(serveTasks({ ...base, connection: 'redis://x' as never }), TypeError);
+  });
+
+  it('close() stops taking jobs and lets the running ones finish', async () => {
+    const server = await serveTasks({ module: tasks, connection, queue: 'drain', prefix });
+    const cluster = bullmqExecutor({ connection, queue: 'drain', prefix });
+    try {
+      const result = cluster.task('sleepy')({ n: 21, ms: 300 });
+      await waitForActive(server);
+      const t0 = Date.now();
+      await server.close();
+      assert.ok(Date.now() - t0 >= 150, 'close waited for the running job');
+      assert.equal(await result, 42);
+      assert.equal(server.close(), server.close());
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('close({ timeout: 0 }) hands running jobs back for another worker to run', async () => {
+    const options = { module: tasks, connection, queue: 'handback', prefix, concurrency: 2 };
+    const first = await serveTasks(options);
+    const cluster = bullmqExecutor({ connection, queue: 'handback', prefix });
+    try {
+      const results = [1, 2].map((n) => cluster.task('sleepy')({ n, ms: 1500 }));
+      await waitForActive(first, 2);
+      const t0 = Date.now();
+      await first.close({ timeout: 0 });
+      assert.ok(Date.now() - t0 < 1000, 'close did not wait for the jobs');
+      const second = await serveTasks(options);
+      try {
+        assert.deepEqual(await Promise.all(results), [2, 4]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await cluster.close();
+    }
+  });
+});
+
+/** Waits until the server's queue has `n` active jobs. */
+async function waitForActive(server: { queue: string }, n = 1): Promise<void> {
+  const key = `${prefix}:${server.queue}:active`;
+  for (let i = 0; i < 400; i++) {
+    if ((await redis.llen(key)) >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('no job became active');
+}
