@@ -9,12 +9,13 @@ import {
   checkSignal,
 } from '../internal/validate.ts';
 import type { AttemptOptions, TaskContext, TaskFn } from '../task.ts';
+import { checkTrace } from '../tracing/pipeline.ts';
 import { BatchNode } from './internal/batch.ts';
 import { checkCount, checkPeriod } from './internal/check.ts';
 import { ConcurrentNode } from './internal/concurrent.ts';
 import { FlattenNode } from './internal/flatten.ts';
 import { stageTask } from './internal/hook.ts';
-import type { Node, Scope } from './internal/node.ts';
+import { isThenable, type Node, type Scope } from './internal/node.ts';
 import { RateLimitNode } from './internal/rate-limit.ts';
 import { type Build, Run, RunIterator } from './internal/run.ts';
 import { SerialNode } from './internal/serial.ts';
@@ -43,6 +44,12 @@ export interface MapOptions extends AttemptOptions {
   concurrency?: number;
   /** `true` (default): results leave in input order. `false`: as they finish. */
   ordered?: boolean;
+  /**
+   * `'items'`: when an OpenTelemetry SDK is registered, each item gets a span
+   * under the stage's span. Off by default: a long stream would flood the
+   * exporter. See docs/tracing.md.
+   */
+  trace?: 'items';
 }
 
 /** Options of {@link Pipeline.batch}. */
@@ -298,12 +305,12 @@ export class Pipeline<T> implements AsyncIterable<T> {
     let acc = initial;
     const step = (item: T) => {
       const r = fn(acc, item);
-      if (r instanceof Promise) {
-        return r.then((v) => {
+      if (isThenable(r)) {
+        return Promise.resolve(r).then((v) => {
           acc = v;
         });
       }
-      acc = r as A;
+      acc = r;
     };
     return this.#consume('pipeline.reduce', step).then(() => acc);
   }
@@ -384,11 +391,14 @@ function compileMap<T, R>(
   const o = options ?? {};
   checkLimit(api, 'options.concurrency', o.concurrency);
   checkBoolean(api, 'options.ordered', o.ordered);
+  checkTrace(api, 'options.trace', o.trace);
   const policy = compilePolicy(api, o);
   const concurrency = o.concurrency ?? 1;
   const ordered = o.ordered ?? true;
+  const attempts = policy?.attempts ?? 1;
+  const items = o.trace === 'items';
   return (scope, up) => {
-    const task = stageTask(fn, { api, position: position + 1 });
+    const task = stageTask(fn, { api, position: position + 1, concurrency, attempts, items });
     return concurrency === 1
       ? new SerialNode<T, R>(scope, up, 'map', task, policy)
       : new ConcurrentNode(scope, up, task, concurrency, ordered, policy);

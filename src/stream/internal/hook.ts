@@ -1,6 +1,7 @@
 // The single place where a map stage's task function is picked for a run.
 
 import type { TaskFn } from '../../task.ts';
+import { traceStage } from '../../tracing/pipeline.ts';
 
 /** What a hook knows about the stage whose task it may wrap. */
 export interface StageInfo {
@@ -8,6 +9,11 @@ export interface StageInfo {
   api: string;
   /** The stage's position in its pipeline, counting from 0 at the source. */
   position: number;
+  concurrency?: number;
+  /** Total tries per item (retry.attempts). */
+  attempts?: number;
+  /** Whether each item gets a span of its own (`trace: 'items'`). */
+  items?: boolean;
 }
 
 /**
@@ -17,6 +23,6 @@ export interface StageInfo {
  * it returns is called per item with that item's TaskContext. Tracing
  * hooks in here; until then the task runs as given.
  */
-export function stageTask<T, R>(fn: TaskFn<T, R>, _stage: StageInfo): TaskFn<T, R> {
-  return fn;
+export function stageTask<T, R>(fn: TaskFn<T, R>, stage: StageInfo): TaskFn<T, R> {
+  return traceStage(fn, stage);
 }

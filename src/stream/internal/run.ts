@@ -6,6 +6,7 @@
 import { CancelledError } from '../../errors.ts';
 import { isEcho, listen, noop } from '../../internal/abort.ts';
 import { attachSuppressed } from '../../internal/suppressed.ts';
+import { type PipelineTrace, tracePipeline } from '../../tracing/pipeline.ts';
 import { DONE, type Done, isThenable, type Node, type Scope } from './node.ts';
 
 export type Build<T> = (scope: Scope) => Node<T>;
@@ -21,6 +22,7 @@ export class Run<T> implements Scope {
   private closing: Promise<void> | undefined;
   private unlisten: () => void = noop;
   private ending: Promise<void> | undefined;
+  private trace: PipelineTrace | undefined;
 
   constructor(
     private readonly build: Build<T>,
@@ -35,7 +37,9 @@ export class Run<T> implements Scope {
       this.ending = Promise.resolve();
       throw signal.reason;
     }
-    const tail = this.build(this);
+    // One lookup per run; undefined (nothing per item) without an SDK.
+    const trace = (this.trace = tracePipeline(signal));
+    const tail = trace === undefined ? this.build(this) : trace.building(() => this.build(this));
     this.tail = tail;
     this.unlisten = listen(signal, () => {
       if (this.stopped) return;
@@ -92,6 +96,7 @@ export class Run<T> implements Scope {
       late = err;
     }
     this.unlisten();
+    this.trace?.end(this.failed, this.error, this.aborted, early);
     if (this.aborted) throw this.signal!.reason;
     if (this.failed) {
       if (hasLate && !isEcho(late, this.error)) attachSuppressed(this.error, [late]);
