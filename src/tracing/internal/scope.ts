@@ -41,6 +41,11 @@ export function switchTracing(on: boolean): void {
   enabled = on;
 }
 
+/** Whether the hooks may record: switched on and the API is there. */
+export function tracingOn(): boolean {
+  return enabled && otel !== undefined;
+}
+
 /** How a scope is opened: see {@link openScope}. */
 export interface ScopeOptions {
   /** `fanOut`, `fanOutSettled` or `Group`: the `fanout.api` metric attribute. */
@@ -53,6 +58,10 @@ export interface ScopeOptions {
   parent: AbortSignal | undefined;
   /** Total tries per task; above 1 the scope links each retry to the attempt before. */
   attempts: number;
+  /** The parent of the call span (default: the active context). */
+  parentContext?: OtelContext;
+  /** Whether each attempt gets a span of its own (default true). */
+  taskSpans?: boolean;
 }
 
 /**
@@ -68,14 +77,14 @@ export function openScope(options: ScopeOptions): Scope | undefined {
   let span: Span | undefined;
   let active: OtelContext | undefined;
   if (t !== undefined) {
-    active = api.context.active();
+    active = options.parentContext ?? api.context.active();
     span = t.startSpan(options.spanName, { kind: api.SpanKind.INTERNAL }, active);
     // Not sampled: its tasks would not be either.
     if (!span.isRecording()) span = undefined;
   }
   const m = instruments();
   if (span === undefined && m === undefined) return undefined;
-  active ??= api.context.active();
+  active ??= options.parentContext ?? api.context.active();
   return new Scope(
     api,
     t,
@@ -100,6 +109,7 @@ export class Scope {
   private readonly parent: AbortSignal | undefined;
   private readonly attempts: number;
   private readonly previous: Map<number, Previous> | undefined;
+  private readonly taskSpans: boolean;
 
   constructor(
     private readonly api: OtelApi,
@@ -114,6 +124,7 @@ export class Scope {
     this.taskName = options.taskName;
     this.parent = options.parent;
     this.attempts = options.attempts;
+    this.taskSpans = span !== undefined && options.taskSpans !== false;
     this.previous = options.attempts > 1 ? new Map() : undefined;
   }
 
@@ -135,7 +146,7 @@ export class Scope {
     let link: SpanContext | undefined;
     if (attempt > 1 && this.previous !== undefined) link = this.takePrevious(index);
     let span: Span | undefined;
-    if (this.span !== undefined) {
+    if (this.taskSpans) {
       const attributes: Attributes = { 'fanout.task.index': index, 'fanout.task.attempt': attempt };
       if (waitMs !== undefined) attributes['fanout.task.slot_wait_ms'] = waitMs;
       const links: Link[] | undefined =
@@ -151,12 +162,17 @@ export class Scope {
     const metrics = this.metrics;
     const t0 = metrics === undefined ? 0 : performance.now();
     metrics?.started(attempt > 1, waitMs);
+    // Without a span of its own (pipeline items by default) the task still
+    // runs in the call span's context, so that its spans nest under that.
+    const ctx =
+      span !== undefined
+        ? this.api.trace.setSpan(this.ctx, span)
+        : this.span !== undefined
+          ? this.ctx
+          : undefined;
     let result: R;
     try {
-      result =
-        span === undefined
-          ? fn(a, b)
-          : this.api.context.with(this.api.trace.setSpan(this.ctx, span), fn, undefined, a, b);
+      result = ctx === undefined ? fn(a, b) : this.api.context.with(ctx, fn, undefined, a, b);
     } catch (err) {
       this.settle(span, index, attempt, signal, t0, true, err);
       throw err;
@@ -195,7 +211,7 @@ export class Scope {
     });
     if (threw) {
       if (this.isCancellation(error)) cancelled(span, error);
-      else this.markFailed(span, error);
+      else markFailed(span, error);
     }
     span.end();
   }
@@ -235,7 +251,7 @@ export class Scope {
     else this.cancelled++;
     if (span !== undefined) {
       if (outcome !== SUCCEEDED && signal.aborted) cancelled(span, signal.reason);
-      if (outcome === FAILED) this.markFailed(span, error);
+      if (outcome === FAILED) markFailed(span, error);
       span.end();
     }
     this.metrics?.settled(attempt > 1, outcome, (performance.now() - t0) / 1000);
@@ -254,15 +270,17 @@ export class Scope {
     else if (p.outcome === CANCELLED) this.cancelled--;
     return p.context;
   }
-
-  private markFailed(span: Span, error: unknown): void {
-    span.recordException(asException(error));
-    span.setAttribute('error.type', errorType(error));
-    span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: messageOf(error) });
-  }
 }
 
-function cancelled(span: Span, reason: unknown): void {
+/** Marks `span` as failed with `error`: exception event, error.type, ERROR status. */
+export function markFailed(span: Span, error: unknown): void {
+  span.recordException(asException(error));
+  span.setAttribute('error.type', errorType(error));
+  span.setStatus({ code: otel!.SpanStatusCode.ERROR, message: messageOf(error) });
+}
+
+/** Adds the cancellation event, with its reason, to `span`. */
+export function cancelled(span: Span, reason: unknown): void {
   span.addEvent('fanout.cancelled', { 'fanout.cancel.reason': describe(reason) });
 }
 
