@@ -197,6 +197,28 @@ describe('Pipeline', () => {
     assert.equal(src.state.closedEarly, true);
   });
 
+  it('makes break throw an error a task raised on its own while stopping, not an echo of the stop', async () => {
+    const own = new Error('cleanup failed');
+    const loop = async (onAbort: (reason: unknown) => unknown) => {
+      for await (const x of pipeline([0, 1]).map(
+        async (x, { signal }) => {
+          if (x === 0) return x;
+          await new Promise((_, reject) => {
+            signal.addEventListener('abort', () => reject(onAbort(signal.reason)), { once: true });
+          });
+        },
+        { concurrency: 2 },
+      )) {
+        if (x === 0) break;
+      }
+    };
+    await assert.rejects(
+      loop(() => own),
+      (err) => err === own,
+    );
+    await loop((reason) => reason); // an echo of the stop: break returns quietly
+  });
+
   it('rejects with the very error a stage threw, after everything stopped', async () => {
     const boom = new Error('boom');
     const probe = new Probe();
