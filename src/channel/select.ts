@@ -1,6 +1,13 @@
 import { listen, noop } from '../internal/abort.ts';
 import { checkBoolean, checkObject, checkSignal } from '../internal/validate.ts';
-import { checkReceivable, checkSendable, show } from './internal/check.ts';
+import {
+  checkReceivable,
+  checkSendable,
+  isReceivable,
+  isSendable,
+  notChannelLike,
+  show,
+} from './internal/check.ts';
 import type { Receivable, Receiver, Sendable, Sender } from './protocol.ts';
 
 /** A receive case of a select, built by {@link recv}. */
@@ -155,9 +162,15 @@ function check(cases: readonly SelectCase[], options: SelectOptions | undefined)
   }
   for (let i = 0; i < cases.length; i++) {
     const c = cases[i] as Partial<SelectCase> | null;
-    if (c?.kind === 'recv') checkReceivable('select', `cases[${i}].channel`, c.channel);
-    else if (c?.kind === 'send') checkSendable('select', `cases[${i}].channel`, c.channel);
-    else {
+    if (c?.kind === 'recv') {
+      if (!isReceivable(c.channel)) {
+        throw notChannelLike('select', `cases[${i}].channel`, c.channel, 'Receivable');
+      }
+    } else if (c?.kind === 'send') {
+      if (!isSendable(c.channel)) {
+        throw notChannelLike('select', `cases[${i}].channel`, c.channel, 'Sendable');
+      }
+    } else {
       throw new TypeError(
         `select: cases[${i}] must be built by recv(channel) or send(channel, value), got ${show(c)}`,
       );

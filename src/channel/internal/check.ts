@@ -19,22 +19,33 @@ export function checkCapacity(api: string, value: unknown): void {
   }
 }
 
+const RECEIVABLE = ['tryRecv', 'addReceiver', 'removeReceiver'];
+const SENDABLE = ['trySend', 'addSender', 'removeSender'];
+
+// Runs for every case of every select, so it allocates nothing.
 function hasMethods(value: unknown, names: string[]): boolean {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
   const v = value as Record<string, unknown>;
-  return names.every((n) => typeof v[n] === 'function');
+  for (let i = 0; i < names.length; i++) if (typeof v[names[i]] !== 'function') return false;
+  return true;
+}
+
+export function isReceivable(value: unknown): boolean {
+  return hasMethods(value, RECEIVABLE);
+}
+
+export function isSendable(value: unknown): boolean {
+  return hasMethods(value, SENDABLE);
+}
+
+export function notChannelLike(api: string, arg: string, value: unknown, what: string): TypeError {
+  return new TypeError(`${api}: ${arg} must be a Channel or another ${what}, got ${show(value)}`);
 }
 
 export function checkReceivable(api: string, arg: string, value: unknown): void {
-  if (!hasMethods(value, ['tryRecv', 'addReceiver', 'removeReceiver'])) {
-    throw new TypeError(
-      `${api}: ${arg} must be a Channel or another Receivable, got ${show(value)}`,
-    );
-  }
+  if (!isReceivable(value)) throw notChannelLike(api, arg, value, 'Receivable');
 }
 
 export function checkSendable(api: string, arg: string, value: unknown): void {
-  if (!hasMethods(value, ['trySend', 'addSender', 'removeSender'])) {
-    throw new TypeError(`${api}: ${arg} must be a Channel or another Sendable, got ${show(value)}`);
-  }
+  if (!isSendable(value)) throw notChannelLike(api, arg, value, 'Sendable');
 }
