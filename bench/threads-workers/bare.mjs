@@ -1,0 +1,7 @@
+// The least a pool can do: one message per task each way, no batching.
+import { parentPort } from 'node:worker_threads';
+import * as work from './work.mjs';
+
+parentPort.on('message', ({ id, name, input }) => {
+  parentPort.postMessage({ id, value: work[name](input) });
+});

@@ -1,0 +1,4 @@
+import workerpool from 'workerpool';
+import { cpu, inc } from './work.mjs';
+
+workerpool.worker({ cpu, inc });
