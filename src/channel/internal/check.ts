@@ -19,23 +19,26 @@ export function checkCapacity(api: string, value: unknown): void {
   }
 }
 
-const RECEIVABLE = ['tryRecv', 'addReceiver', 'removeReceiver'];
-const SENDABLE = ['trySend', 'addSender', 'removeSender'];
-
-// Runs for every case of every select, so it allocates nothing.
-function hasMethods(value: unknown, names: string[]): boolean {
+// These run for every case of every select: named property loads stay
+// monomorphic, where a loop over method names would not.
+export function isReceivable(value: unknown): boolean {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
   const v = value as Record<string, unknown>;
-  for (let i = 0; i < names.length; i++) if (typeof v[names[i]] !== 'function') return false;
-  return true;
-}
-
-export function isReceivable(value: unknown): boolean {
-  return hasMethods(value, RECEIVABLE);
+  return (
+    typeof v.tryRecv === 'function' &&
+    typeof v.addReceiver === 'function' &&
+    typeof v.removeReceiver === 'function'
+  );
 }
 
 export function isSendable(value: unknown): boolean {
-  return hasMethods(value, SENDABLE);
+  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.trySend === 'function' &&
+    typeof v.addSender === 'function' &&
+    typeof v.removeSender === 'function'
+  );
 }
 
 export function notChannelLike(api: string, arg: string, value: unknown, what: string): TypeError {
