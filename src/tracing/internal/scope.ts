@@ -1,8 +1,9 @@
-// What fanOut, fanOutSettled and Group share: a span for the call (or the
-// group's life), a child span per task attempt run inside its own context,
-// the outcome counts, and the metrics. The core asks for a Scope once per
-// call; when neither traces nor metrics are recorded it gets none, so a
-// program without an SDK pays one lookup per call and nothing per task.
+// What fanOut, fanOutSettled, Group and pipeline stages share: a span for
+// the call (the group's life, the stage's run), a child span per task
+// attempt run inside its own context, the outcome counts, and the metrics.
+// The core asks for a Scope once per call; when neither traces nor metrics
+// are recorded it gets none, so a program without an SDK pays one lookup
+// per call and nothing per task.
 
 import type {
   Attributes,
@@ -48,7 +49,7 @@ export function tracingOn(): boolean {
 
 /** How a scope is opened: see {@link openScope}. */
 export interface ScopeOptions {
-  /** `fanOut`, `fanOutSettled` or `Group`: the `fanout.api` metric attribute. */
+  /** `fanOut`, `fanOutSettled`, `Group`, `pipeline.map`...: the `fanout.api` metric attribute. */
   api: string;
   /** The call span's name. */
   spanName: string;
@@ -129,8 +130,9 @@ export class Scope {
   }
 
   /**
-   * Runs one attempt of task `index`, `fn(a, b)`, inside a new child span,
-   * and records how it ended. `waitMs` is the time the task waited for its
+   * Runs one attempt of task `index`, `fn(a, b)`, inside a new child span
+   * (or, when task spans are off, inside the call span's context), and
+   * records how it ended. `waitMs` is the time the task waited for its
    * slot (first attempts only). Returns what `fn` returns; a promise when
    * `fn` returns one.
    */
