@@ -5,7 +5,14 @@ import { checkCapacity } from './internal/check.ts';
 import { Queue } from './internal/queue.ts';
 import type { Receivable, Receiver, RecvResult, Sendable, Sender } from './protocol.ts';
 
-/** Options of a send or receive that may wait. */
+/**
+ * ChannelOpOptions holds the options of a send or receive that may wait.
+ *
+ * @example
+ * ```ts
+ * await ch.send(value, { signal: AbortSignal.timeout(1_000) })
+ * ```
+ */
 export interface ChannelOpOptions {
   /** Gives up waiting when it aborts: the operation then rejects with `signal.reason`. */
   signal?: AbortSignal;

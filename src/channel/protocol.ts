@@ -11,11 +11,25 @@
 /**
  * RecvResult is what a receive yields: a value with `ok: true`, or
  * `{ value: undefined, ok: false }` once the channel is closed and drained.
+ *
+ * @example
+ * ```ts
+ * const r: RecvResult<Job> = await jobs.recv()
+ * if (r.ok) await handle(r.value)
+ * ```
  */
 export type RecvResult<T> = { value: T; ok: true } | { value: undefined; ok: false };
 
 /**
- * Receiver is a parked receive, as a channel sees it.
+ * Receiver is a parked receive, as a channel sees it: `select` and
+ * `Channel.recv` park one with `addReceiver`, and the channel settles it.
+ *
+ * @example
+ * ```ts
+ * // In a Receivable's implementation, handing a value to the first waiter:
+ * const receiver = this.#waiting.shift()
+ * receiver?.deliver(value, true)
+ * ```
  */
 export interface Receiver<T> {
   /**
@@ -27,7 +41,15 @@ export interface Receiver<T> {
 }
 
 /**
- * Sender is a parked send, as a channel sees it.
+ * Sender is a parked send, as a channel sees it: `select` and
+ * `Channel.send` park one with `addSender`, and the channel settles it.
+ *
+ * @example
+ * ```ts
+ * // In a Sendable's implementation, taking the first waiting value:
+ * const sender = this.#senders.shift()
+ * if (sender) { take(sender.value); sender.taken() }
+ * ```
  */
 export interface Sender<T> {
   /** The value the channel takes when a receiver or buffer slot is free. */
@@ -39,7 +61,9 @@ export interface Sender<T> {
 }
 
 /**
- * Receivable is anything `select` can receive from.
+ * Receivable describes anything `select` can receive from: a Channel, or
+ * any object with these three methods (see docs/channels.md for the rules
+ * they must keep).
  *
  * @example
  * ```ts
@@ -56,7 +80,9 @@ export interface Receivable<T> {
 }
 
 /**
- * Sendable is anything `select` can send to.
+ * Sendable describes anything `select` can send to: a Channel, or any
+ * object with these three methods (see docs/channels.md for the rules they
+ * must keep).
  *
  * @example
  * ```ts

@@ -10,24 +10,53 @@ import {
 } from './internal/check.ts';
 import type { Receivable, Receiver, Sendable, Sender } from './protocol.ts';
 
-/** A receive case of a select, built by {@link recv}. */
+/**
+ * RecvCase is a receive case of a select, built by {@link recv}.
+ *
+ * @example
+ * ```ts
+ * const c: RecvCase<number> = recv(numbers)
+ * ```
+ */
 export interface RecvCase<T = unknown> {
   readonly kind: 'recv';
   readonly channel: Receivable<T>;
 }
 
-/** A send case of a select, built by {@link send}. */
+/**
+ * SendCase is a send case of a select, built by {@link send}.
+ *
+ * @example
+ * ```ts
+ * const c: SendCase<string> = send(lines, 'hello')
+ * ```
+ */
 export interface SendCase<T = unknown> {
   readonly kind: 'send';
   readonly channel: Sendable<T>;
   readonly value: T;
 }
 
-/** A case of a select: a receive or a send. */
+/**
+ * SelectCase is one case of a select: a receive or a send.
+ *
+ * @example
+ * ```ts
+ * const cases: SelectCase[] = inputs.map((ch) => recv(ch))
+ * const { index, value } = await select(cases)
+ * ```
+ */
 // biome-ignore lint/suspicious/noExplicitAny: a case list mixes channels of any element type.
 export type SelectCase = RecvCase<any> | SendCase<any>;
 
-/** Options of {@link select}. */
+/**
+ * SelectOptions holds the options of {@link select}.
+ *
+ * @example
+ * ```ts
+ * await select([recv(jobs)], { signal: AbortSignal.timeout(1_000) })
+ * ```
+ */
 export interface SelectOptions {
   /** Gives up waiting when it aborts: select then rejects with `signal.reason`, having run no case. */
   signal?: AbortSignal;
@@ -45,6 +74,12 @@ type CaseResult<C, I extends number> =
  * ran (-1 for the default), and for a receive case its `value` and `ok`, as
  * `recv` gives them. For a tuple of cases, checking `index` narrows `value`
  * to that case's element type.
+ *
+ * @example
+ * ```ts
+ * const r = await select([recv(names), recv(ages)])
+ * if (r.index === 1 && r.ok) r.value // number, if ages is a Channel<number>
+ * ```
  */
 export type SelectResult<C extends readonly SelectCase[] = SelectCase[]> =
   number extends C['length']
