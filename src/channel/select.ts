@@ -169,21 +169,23 @@ export function select(
   // permutation is drawn as is needed.
   const order = new Array<number>(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  for (let k = 0; k < n; k++) {
-    const j = k + Math.floor(Math.random() * (n - k));
-    const index = order[j];
-    order[j] = order[k];
-    const c = cases[index];
-    if (c.kind === 'recv') {
-      const r = c.channel.tryRecv();
-      if (r !== undefined) return Promise.resolve({ index, value: r.value, ok: r.ok });
-    } else {
-      try {
-        if (c.channel.trySend(c.value)) return Promise.resolve({ index });
-      } catch (err) {
-        return Promise.reject(err);
+  try {
+    for (let k = 0; k < n; k++) {
+      const j = k + Math.floor(Math.random() * (n - k));
+      const index = order[j];
+      order[j] = order[k];
+      const c = cases[index];
+      if (c.kind === 'recv') {
+        const r = c.channel.tryRecv();
+        if (r !== undefined) return Promise.resolve({ index, value: r.value, ok: r.ok });
+      } else if (c.channel.trySend(c.value)) {
+        return Promise.resolve({ index });
       }
     }
+  } catch (err) {
+    // A send case chosen on a closed channel (ChannelClosedError), or a
+    // failing channel-like: either way the select fails, as Go panics.
+    return Promise.reject(err);
   }
   if (options?.default === true) return Promise.resolve({ index: -1 });
   return new Selection(cases, signal).promise;
