@@ -20,6 +20,23 @@ describe('filter', () => {
   });
 });
 
+describe('filter and tap', () => {
+  it('fail the pipeline with the very error their function threw, sync or async', async () => {
+    const boom = new Error('boom');
+    for (const p of [
+      pipeline([1, 2, 3]).filter((x) => {
+        if (x === 2) throw boom;
+        return true;
+      }),
+      pipeline([1, 2, 3]).tap(async (x) => {
+        if (x === 2) throw boom;
+      }),
+    ]) {
+      await assert.rejects(p.toArray(), (err) => err === boom);
+    }
+  });
+});
+
 describe('tap', () => {
   it('sees every item with its index and passes it on unchanged', async () => {
     const seen: [string, number][] = [];
