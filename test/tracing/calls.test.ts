@@ -250,6 +250,10 @@ describe('fanOut tracing', () => {
       attempts.map((a) => a.status.code),
       [2, 2, 0],
     );
+    assert.deepEqual(
+      attempts.map((a) => a.attributes['fanout.task.retry']),
+      [undefined, true, true],
+    );
     assert.deepEqual(attempts[0]!.links, []);
     assert.equal(attempts[1]!.links[0]!.context.spanId, id(attempts[0]!));
     assert.equal(attempts[2]!.links[0]!.context.spanId, id(attempts[1]!));

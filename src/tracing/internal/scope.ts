@@ -151,6 +151,7 @@ export class Scope {
     if (this.taskSpans) {
       const attributes: Attributes = { 'fanout.task.index': index, 'fanout.task.attempt': attempt };
       if (waitMs !== undefined) attributes['fanout.task.slot_wait_ms'] = waitMs;
+      if (attempt > 1) attributes['fanout.task.retry'] = true;
       const links: Link[] | undefined =
         link === undefined
           ? undefined
