@@ -11,7 +11,6 @@ import {
   QUEUED,
   RECALLED_FLAG,
   RUN,
-  RUN_STRIDE,
   type RunMessage,
   type WorkerInit,
 } from './protocol.ts';
