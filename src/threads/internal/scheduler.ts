@@ -228,12 +228,12 @@ export class Scheduler {
   }
 
   /** A thread went idle with nothing queued: look again soon for work stuck behind a long task. */
-  private stealSoon(): void {
+  private stealSoon(delay = STEAL_MS): void {
     if (this.stealTimer !== undefined || !this.threads.some((u) => u.load >= 2)) return;
     this.stealTimer = setTimeout(() => {
       this.stealTimer = undefined;
       this.steal();
-    }, STEAL_MS);
+    }, delay);
     this.stealTimer.unref();
   }
 
@@ -242,16 +242,26 @@ export class Scheduler {
     if (this.head < this.queue.length || !this.threads.some((t) => !t.gone && t.load === 0)) return;
     const now = performance.now();
     const taken: Job[] = [];
+    let wait = Number.POSITIVE_INFINITY;
     for (const u of this.threads) {
-      if (u.gone || u.load < 2 || now - u.since < STEAL_MS) continue;
+      if (u.gone || u.load < 2) continue;
+      const silent = now - u.since;
+      if (silent < STEAL_MS) {
+        // Busy, but it spoke recently: look again when it has been silent long enough.
+        wait = Math.min(wait, STEAL_MS - silent);
+        continue;
+      }
       for (let slot = 0; slot < MAX_SLOTS; slot++) {
         const job = u.recall(slot);
         if (job !== undefined) taken.push(job);
       }
     }
-    if (taken.length === 0) return;
-    for (const job of taken) this.queue.push(job);
-    this.dispatch();
+    if (taken.length > 0) {
+      for (const job of taken) this.queue.push(job);
+      this.dispatch();
+    } else if (wait !== Number.POSITIVE_INFINITY) {
+      this.stealSoon(Math.ceil(wait));
+    }
   }
 
   private failure(job: Job, status: unknown, payload: unknown): unknown {
