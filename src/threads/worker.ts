@@ -3,7 +3,7 @@
 // back in batches. Not part of the public API.
 
 import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
-import { type TraceCarrier, withTraceContext } from '../tracing/propagation.ts';
+import type { TraceCarrier } from '../tracing/propagation.ts';
 import { decode, type Encoded, encode, encodeUncloneable } from './internal/error-codec.ts';
 import {
   ABORT,
@@ -46,7 +46,11 @@ const flags = new Int32Array(init.flags);
 const tasks = new Map<string, Entry>();
 /** Contexts of the async tasks still running, by slot, for ABORT messages. */
 const running: (RemoteContext | undefined)[] = [];
-let early: ToWorker[] | undefined = [];
+/** Messages that wait for a module to load: the task module, or tracing. */
+let held: ToWorker[] | undefined = [];
+// Loaded with the first task that carries a trace context: it loads
+// @opentelemetry/api, which would add some 15 ms to every thread's start.
+let tracing: typeof import('../tracing/propagation.ts') | undefined;
 
 let ok: unknown[] = [];
 let err: unknown[] = [];
@@ -60,7 +64,7 @@ let lastName: string | undefined;
 let lastEntry: Entry | undefined;
 
 port.on('message', (m: ToWorker) => {
-  if (early !== undefined) early.push(m);
+  if (held !== undefined) held.push(m);
   else handle(m);
 });
 void load();
@@ -74,14 +78,27 @@ async function load(): Promise<void> {
   } catch (error) {
     // The pool fails every task with a TaskModuleError naming the module;
     // this thread then waits to be terminated.
-    early = undefined;
+    held = undefined;
     port.postMessage({ t: FAILED, stage, error: encode(error) });
     return;
   }
   port.postMessage({ t: READY, exports: [...tasks.keys()] });
-  const queued = early!;
-  early = undefined;
-  for (const m of queued) handle(m);
+  release();
+}
+
+/** Handles the held messages in order, unless one of them has to wait again. */
+function release(): void {
+  const queued = held!;
+  held = undefined;
+  for (let i = 0; i < queued.length; i++) {
+    handle(queued[i]!);
+    // handle() may have started holding messages again (it loads tracing).
+    const again = held as ToWorker[] | undefined;
+    if (again !== undefined) {
+      again.push(...queued.slice(i + 1));
+      return;
+    }
+  }
 }
 
 /** Named function exports, and those of a default-exported object (CommonJS). */
@@ -98,6 +115,14 @@ function collect(ns: Record<string, unknown>): void {
 }
 
 function handle(m: ToWorker): void {
+  if (m.t === RUN && m.traces !== undefined && tracing === undefined) {
+    held = [m];
+    import('../tracing/propagation.ts').then((module) => {
+      tracing = module;
+      release();
+    });
+    return;
+  }
   if (m.t === RUN) run(m);
   else if (m.t === ABORT) {
     const reason = m.reason === undefined ? undefined : decode(m.reason);
@@ -161,7 +186,8 @@ function start(
 ): void {
   let out: unknown;
   try {
-    out = trace === undefined ? fn(input, ctx) : withTraceContext(trace, () => fn(input, ctx));
+    out =
+      trace === undefined ? fn(input, ctx) : tracing!.withTraceContext(trace, () => fn(input, ctx));
   } catch (error) {
     fail(ctx, error);
     return;
