@@ -1,8 +1,10 @@
 // The `fanout` command against the tools people would use instead:
 //   exec: `fanout exec -j 2 true ::: 1..1000` vs GNU parallel and `xargs -P 2`
 //   run:  `fanout run` over 1e5 tiny JSON tasks vs a hand-written readline + fanOut loop
-// Each case runs its command three times in a child process and reports the
-// median wall time and the child's peak RSS (through /usr/bin/time when present).
+// The cases take turns, round after round (the load on a shared machine
+// drifts, and this spreads it over every case alike); each run is a fresh
+// process. Reported: the median wall time, and the command's CPU time (user +
+// sys) and peak RSS through /usr/bin/time when present.
 // Targets: exec at least GNU parallel's jobs/s and within 1.5x of xargs;
 // run within 1.3x of the hand-written loop. Needs `npm run build` first.
 
@@ -19,7 +21,20 @@ const TASKS = join(root, 'test/fixtures/cli-tasks.mjs');
 const INDEX = join(root, 'dist/index.js');
 const JOBS = 1000;
 const TASK_COUNT = 100_000;
-const REPEATS = 3;
+const ROUNDS = 3;
+
+// Node's floor for exec: a bare spawn loop, two at a time, output piped and dropped.
+const SPAWN_LOOP = `
+import { spawn } from 'node:child_process';
+let next = 0;
+const one = () => new Promise((resolve) => {
+  const c = spawn('true', [String(++next)], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  c.stdout.resume(); c.stderr.resume();
+  c.on('close', resolve);
+});
+const lane = async () => { while (next < ${JOBS}) await one(); };
+await Promise.all([lane(), lane()]);
+`;
 
 const HAND_LOOP = `
 import { createInterface } from 'node:readline';
@@ -51,6 +66,10 @@ const cases: Record<
   'exec: GNU parallel -j 2': {
     kind: 'exec',
     argv: () => (which('parallel') ? ['parallel', '-j', '2', 'true', ':::', ...seq] : undefined),
+  },
+  'exec: node bare spawn loop (floor)': {
+    kind: 'exec',
+    argv: () => [process.execPath, '--input-type=module', '-e', SPAWN_LOOP],
   },
   'run: fanout run (ordered)': {
     kind: 'run',
@@ -92,26 +111,23 @@ function runCase(name: string): void {
     }
     const timeFile = join(dir, 'time');
     const timed = existsSync('/usr/bin/time');
-    const times: number[] = [];
-    let rss = 0;
-    for (let i = 0; i < REPEATS; i++) {
-      const full = timed ? ['/usr/bin/time', '-o', timeFile, '-f', '%M', ...argv] : argv;
-      const t0 = process.hrtime.bigint();
-      const r = spawnSync(full[0]!, full.slice(1), {
-        stdio: [openInput(inputFile), 'ignore', 'pipe'],
-        maxBuffer: 2 ** 26,
-      });
-      times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr}`);
-      if (timed) {
-        const kb = Number(spawnSync('tail', ['-n1', timeFile], { encoding: 'utf8' }).stdout.trim());
-        rss = Math.max(rss, kb / 1024);
-      }
+    const full = timed ? ['/usr/bin/time', '-o', timeFile, '-f', '%U %S %M', ...argv] : argv;
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(full[0]!, full.slice(1), {
+      stdio: [openInput(inputFile), 'ignore', 'pipe'],
+      maxBuffer: 2 ** 26,
+    });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0) throw new Error(`${name} failed (${r.status}): ${r.stderr}`);
+    let cpuMs: number | undefined;
+    let rssMb: number | undefined;
+    if (timed) {
+      const last = spawnSync('tail', ['-n1', timeFile], { encoding: 'utf8' }).stdout.trim();
+      const [user, sys, kb] = last.split(' ').map(Number);
+      cpuMs = (user! + sys!) * 1000;
+      rssMb = kb! / 1024;
     }
-    times.sort((a, b) => a - b);
-    const ms = times[Math.floor(REPEATS / 2)]!;
-    const n = c.kind === 'exec' ? JOBS : TASK_COUNT;
-    report({ name, kind: c.kind, ms, perSecond: (n / ms) * 1000, rssMb: rss, all: times });
+    report({ name, kind: c.kind, ms, cpuMs, rssMb });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -129,33 +145,57 @@ if (wanted !== undefined) {
   if (!existsSync(MAIN)) {
     console.log('(skipped: dist/cli/main.js is missing; run `npm run build` first)');
   } else {
-    console.log(`${machine()}; median of ${REPEATS} runs each\n`);
-    const results = Object.keys(cases).map((name) =>
-      isolated(fileURLToPath(import.meta.url), [name]),
-    );
+    console.log(`${machine()}; median of ${ROUNDS} rounds, cases in turn\n`);
+    const names = Object.keys(cases);
+    const runs = new Map<string, Record<string, unknown>[]>(names.map((n) => [n, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of names)
+        runs.get(name)!.push(isolated(fileURLToPath(import.meta.url), [name]));
+    }
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const rows: (string | number)[][] = [];
     for (const kind of ['exec', 'run'] as const) {
-      const group = results.filter((r) => (r.kind ?? cases[r.name as string]!.kind) === kind);
-      const floor = Math.min(...group.filter((r) => r.ms !== undefined).map((r) => r.ms as number));
-      for (const r of group) {
-        if (r.skipped) {
-          rows.push([r.name as string, '-', '-', '-', '-', `skipped: ${r.skipped}`]);
+      const group = names.filter((n) => cases[n]!.kind === kind);
+      const ms = new Map(
+        group
+          .filter((n) => !runs.get(n)![0]!.skipped)
+          .map((n) => [n, median(runs.get(n)!.map((r) => r.ms as number))]),
+      );
+      const floor = Math.min(...ms.values());
+      for (const name of group) {
+        const rs = runs.get(name)!;
+        if (rs[0]!.skipped) {
+          rows.push([name, '-', '-', '-', '-', '-', `skipped: ${rs[0]!.skipped}`]);
           continue;
         }
-        const ms = r.ms as number;
+        const m = ms.get(name)!;
+        const n = kind === 'exec' ? JOBS : TASK_COUNT;
+        const cpu =
+          rs[0]!.cpuMs === undefined ? '-' : fmt(median(rs.map((r) => r.cpuMs as number)));
+        const rss =
+          rs[0]!.rssMb === undefined ? '-' : fmt(Math.max(...rs.map((r) => r.rssMb as number)), 1);
         rows.push([
-          r.name as string,
-          fmt(ms),
-          fmt(r.perSecond as number),
-          `${fmt(ms / floor, 2)}x`,
-          fmt(r.rssMb as number, 1),
-          (r.all as number[]).map((t) => fmt(t)).join(' / '),
+          name,
+          fmt(m),
+          fmt((n / m) * 1000),
+          `${fmt(m / floor, 2)}x`,
+          cpu,
+          rss,
+          rs.map((r) => fmt(r.ms as number)).join(' / '),
         ]);
       }
     }
     console.log(
       table(
-        ['case', 'ms (median)', 'jobs or tasks/s', 'vs fastest', 'peak RSS MB', 'runs ms'],
+        [
+          'case',
+          'wall ms (median)',
+          'jobs or tasks/s',
+          'vs fastest',
+          'CPU ms',
+          'peak RSS MB',
+          'runs ms',
+        ],
         rows,
       ),
     );

@@ -14,8 +14,7 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 function program(): Command {
   const root = new Command('fanout')
     .description(
-      'Run tasks in parallel with fail-fast cancellation: JSON tasks through a module (run),\n' +
-        'shell commands GNU parallel style (exec), or a BullMQ worker (worker).',
+      'Run work in parallel; the first failure stops the rest, output keeps input order.',
     )
     .version(version, '-V, --version')
     .enablePositionalOptions()
@@ -149,6 +148,17 @@ Example:
       exitWith(await worker(module, opts));
     });
 
+  root.addHelpText(
+    'after',
+    `
+Examples:
+  fanout exec -j 8 'gzip -k {}' ::: a.log b.log
+  fanout run ./tasks.js#resize < inputs.jsonl > results.jsonl
+  fanout worker ./tasks.js --redis redis://127.0.0.1:6379 --queue images
+
+Exit code: 0 all succeeded; 1-100 that many failed (101: more); 255 could not run.
+Run fanout <command> --help for the options of each.`,
+  );
   return root;
 }
 

@@ -30,6 +30,9 @@ export interface JobOptions {
 }
 
 const SHELL = '/bin/sh';
+// A plain copy: spawn reads every variable of the env it is given, and
+// reading process.env goes through the C++ environment each time.
+const ENV = { ...process.env };
 
 /** Starts `inv` and resolves when it has exited and its output is closed; never rejects. */
 export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult> {
@@ -51,7 +54,11 @@ export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult>
   }
   return new Promise((resolve) => {
     const [file, args] = inv.shell ? [SHELL, ['-c', inv.line]] : [inv.file, inv.args];
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(file, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      env: ENV,
+    });
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
     const finish = (exitCode: number, signal: NodeJS.Signals | null) => {
