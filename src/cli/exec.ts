@@ -5,7 +5,7 @@ import { TimeoutError } from '../errors.ts';
 import { Context, compilePolicy, runAttempts } from '../internal/attempt.ts';
 import type { TaskContext } from '../task.ts';
 import { drive } from './internal/drive.ts';
-import { interrupts, signalExitCode } from './internal/interrupt.ts';
+import { interrupts } from './internal/interrupt.ts';
 import { type JobResult, runJob } from './internal/job.ts';
 import { JobLog } from './internal/joblog.ts';
 import { LineReader } from './internal/lines.ts';
@@ -74,7 +74,8 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   }
   const template = new Template(command, options.shell ?? true);
   const source = listed ?? new LineReader(process.stdin);
-  const out = new Output(process.stdout);
+  const stop = interrupts();
+  const out = new Output(process.stdout, stop.outputClosed);
 
   if (options.dryRun) {
     let seq = 0;
@@ -83,7 +84,8 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       out.write(`${template.display(arg, seq)}\n`);
     }
     await out.end();
-    return 0;
+    stop.dispose();
+    return stop.exitCode() ?? 0;
   }
 
   const jobs = options.jobs ?? availableParallelism();
@@ -99,10 +101,9 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       throw new UsageError(`cannot write the joblog: ${err.message}`);
     });
   }
-  const err = new Output(process.stderr);
+  const err = new Output(process.stderr, stop.outputClosed);
   const bar = await progress(wantProgress(options.progress), listed?.length);
   const tracing = await startTracing(options.trace);
-  const stop = interrupts();
 
   const print = (r: JobResult) => {
     for (const b of r.stdout) out.write(b);
@@ -170,7 +171,7 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       }),
     );
   } catch (e) {
-    if (!(e instanceof JobFailed || e instanceof TimeoutError) && stop.received() === undefined)
+    if (!(e instanceof JobFailed || e instanceof TimeoutError) && stop.exitCode() === undefined)
       throw e;
   } finally {
     stop.dispose();
@@ -183,8 +184,8 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       `fanout exec: ${firstFailure}\nfanout exec: stopped the other jobs; use --keep-going to run them all\n`,
     );
   }
-  const sig = stop.received();
-  if (sig) return signalExitCode(sig);
+  const interrupted = stop.exitCode();
+  if (interrupted !== undefined) return interrupted;
   code = failedExitCode(failed);
   return code;
 }

@@ -194,3 +194,10 @@ async function main(): Promise<number> {
 
 // Exit explicitly: stdin may still be open after a run stopped early.
 main().then((code) => process.exit(code));
+
+// Nothing left to wait for, yet the run has not ended: a promise that can no
+// longer settle. Say so and fail, rather than exit 0 as if all went well.
+process.once('beforeExit', () => {
+  process.stderr.write('fanout: error: the run stopped with work unfinished (a bug in fanout)\n');
+  process.exit(EXIT_ERROR);
+});

@@ -7,7 +7,7 @@ import { Context, compilePolicy, runAttempts } from '../internal/attempt.ts';
 import type { TaskContext, TaskFn } from '../task.ts';
 import { drive } from './internal/drive.ts';
 import { bullmqExecutor, type Executor, threadExecutor } from './internal/executors.ts';
-import { interrupts, signalExitCode } from './internal/interrupt.ts';
+import { interrupts } from './internal/interrupt.ts';
 import { LineReader } from './internal/lines.ts';
 import { Output } from './internal/output.ts';
 import { progress, wantProgress } from './internal/progress.ts';
@@ -146,7 +146,8 @@ async function feed(
     timeout: options.timeout,
     retry: options.retries ? { attempts: options.retries + 1 } : undefined,
   });
-  const out = new Output(process.stdout);
+  const stop = interrupts();
+  const out = new Output(process.stdout, stop.outputClosed);
   const write = (line: string) => out.write(line);
   const reorder = options.unordered
     ? undefined
@@ -156,7 +157,7 @@ async function feed(
     : (_: number, line: string) => write(line);
   const bar = await progress(wantProgress(options.progress), undefined);
   const tracing = await startTracing(options.trace);
-  const stop = interrupts();
+
   let failed = 0;
   let firstFailure: { index: number; error: unknown } | undefined;
 
@@ -202,7 +203,7 @@ async function feed(
       }),
     );
   } catch (err) {
-    if (firstFailure === undefined && stop.received() === undefined) throw err;
+    if (firstFailure === undefined && stop.exitCode() === undefined) throw err;
   } finally {
     stop.dispose();
     bar.stop();
@@ -217,8 +218,8 @@ async function feed(
         'up to the failed task (use --keep-going to run every task and write error lines)\n',
     );
   }
-  const sig = stop.received();
-  if (sig) return signalExitCode(sig);
+  const interrupted = stop.exitCode();
+  if (interrupted !== undefined) return interrupted;
   return failedExitCode(failed);
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -296,6 +296,20 @@ describe('exec', () => {
     const code = await new Promise((resolve) => child.on('close', resolve));
     assert.equal(code, 143);
     assert.ok(await eventually(() => started.every((pid) => !alive(pid))), 'sleeps still alive');
+  });
+
+  it('stops quietly with exit code 141 when its output is closed', () => {
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        // 100 jobs of 0.1 s each: the closed pipe must stop the run long before they are done.
+        `'${process.execPath}' '${MAIN}' exec -j 2 'sleep 0.1; seq 1 10000; : {}' ::: $(seq 100) | head -1; echo "status \${PIPESTATUS[0]}"`,
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    assert.equal(r.stdout, '1\nstatus 141\n');
+    assert.doesNotMatch(r.stderr, /EPIPE|Error/);
   });
 
   it('refuses to read arguments from a terminal, and unknown options', async () => {

@@ -10,12 +10,25 @@ export class Output {
   private buf = '';
   private scheduled = false;
   private drained: Promise<void> | undefined;
+  private failed = false;
+  private release: (() => void) | undefined;
   private readonly flushSoon = () => {
     this.scheduled = false;
     this.flush();
   };
 
-  constructor(private readonly stream: Writable) {}
+  /** `onClosed` is called once if the stream fails (EPIPE: its reader went away); writes then stop. */
+  constructor(
+    private readonly stream: Writable,
+    onClosed?: () => void,
+  ) {
+    stream.on('error', () => {
+      this.failed = true;
+      // Whoever waits for a drain that will never come must go on (and find the run cancelled).
+      this.release?.();
+      onClosed?.();
+    });
+  }
 
   /** Queues text, or writes raw bytes at once after what is queued. */
   write(data: string | Uint8Array): void {
@@ -49,19 +62,21 @@ export class Output {
   end(): Promise<void> {
     this.flush();
     return new Promise((resolve) => {
-      if (this.stream.destroyed || this.stream.writableEnded) resolve();
+      if (this.failed || this.stream.destroyed || this.stream.writableEnded) resolve();
       else this.stream.write('', () => resolve());
     });
   }
 
   private push(data: string | Uint8Array): void {
-    if (this.stream.destroyed) return;
+    if (this.failed || this.stream.destroyed) return;
     if (!this.stream.write(data) && this.drained === undefined) {
       this.drained = new Promise((resolve) => {
-        this.stream.once('drain', () => {
+        this.release = () => {
           this.drained = undefined;
+          this.release = undefined;
           resolve();
-        });
+        };
+        this.stream.once('drain', this.release);
       });
     }
   }
