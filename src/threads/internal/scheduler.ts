@@ -11,6 +11,7 @@ import {
 import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
 import type { TaskContext } from '../../task.ts';
+import { otel } from '../../tracing/api.ts';
 import { injectTraceContext } from '../../tracing/propagation.ts';
 import { isTransfer } from '../transfer.ts';
 import { decode, encode } from './error-codec.ts';
@@ -71,6 +72,7 @@ export class Scheduler {
   private terminated = false;
   private readyCount = 0;
   private stealTimer: ReturnType<typeof setTimeout> | undefined;
+  private traced: boolean | undefined;
   readonly ready: Deferred<void> = deferred();
 
   constructor(private readonly options: SchedulerOptions) {
@@ -95,7 +97,7 @@ export class Scheduler {
         ctx?.index ?? 0,
         ctx?.attempt ?? 1,
         signal,
-        injectTraceContext(),
+        this.tracing() ? injectTraceContext() : undefined,
         resolve,
         reject,
       );
@@ -128,6 +130,16 @@ export class Scheduler {
     );
   }
 
+  /**
+   * Whether a propagator is registered, so that a trace context can be
+   * carried; asked once per burst of tasks (until the next dispatch) rather
+   * than per task, since each question goes through the API's globals.
+   */
+  private tracing(): boolean {
+    this.traced ??= otel !== undefined && otel.propagation.fields().length > 0;
+    return this.traced;
+  }
+
   private spawn(): Thread {
     const t = new Thread(this.options);
     t.worker.on('message', (m: FromWorker) => this.onMessage(t, m));
@@ -151,6 +163,7 @@ export class Scheduler {
    */
   private dispatch(): void {
     this.scheduled = false;
+    this.traced = undefined;
     const queue = this.queue;
     const cap = this.cap;
     const open = this.threads.filter((t) => !t.gone && t.load < cap);
