@@ -161,7 +161,6 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     }
   };
 
-  let code = 0;
   try {
     await tracing.span('fanout exec', () =>
       drive(source, job, {
@@ -186,8 +185,7 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   }
   const interrupted = stop.exitCode();
   if (interrupted !== undefined) return interrupted;
-  code = failedExitCode(failed);
-  return code;
+  return failedExitCode(failed);
 }
 
 /** `--line-buffer`: passes whole lines through as they come; the rest at the end. */
