@@ -67,6 +67,11 @@ port.on('message', (m: ToWorker) => {
   if (held !== undefined) held.push(m);
   else handle(m);
 });
+// A batch that cannot be read names no task: dying lets the pool fail the
+// tasks this thread held, with this error as the cause, and replace it.
+port.on('messageerror', (error) => {
+  throw error;
+});
 void load();
 
 async function load(): Promise<void> {

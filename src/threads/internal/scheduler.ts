@@ -147,6 +147,13 @@ export class Scheduler {
       t.error = error;
     });
     t.worker.on('exit', (code) => this.onExit(t, code));
+    // A results message that cannot be read names no task: end the thread,
+    // so that the tasks it held fail (with this as the cause) instead of hanging.
+    t.worker.on('messageerror', (error) => {
+      t.error = error;
+      t.gone = true;
+      void t.worker.terminate();
+    });
     return t;
   }
 
