@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
-import { checkDuration, checkObject, checkString } from '../internal/validate.ts';
+import { checkDuration, checkObject, checkSignal, checkString } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
 import { Scheduler } from './internal/scheduler.ts';
 import type { Transfer } from './transfer.ts';
@@ -55,10 +55,15 @@ export interface ThreadPool extends AsyncDisposable {
   ready(): Promise<void>;
   /**
    * close lets the tasks already handed to the pool finish, then ends
-   * every thread; tasks handed to it after close reject with a
-   * CancelledError. Calling it again returns the same promise.
+   * every thread, and resolves when they are gone. Tasks handed to the pool
+   * after close reject with a CancelledError. When `options.signal` aborts
+   * before the tasks finish, they reject with its reason and the threads
+   * are terminated at once (an already-aborted signal does that
+   * immediately). Every call returns the same promise.
+   *
+   * @throws TypeError for a bad `options.signal`.
    */
-  close(): Promise<void>;
+  close(options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /**
@@ -133,8 +138,6 @@ export function threadPool(options: ThreadPoolOptions): ThreadPool {
 }
 
 class Pool implements ThreadPool {
-  #closed: Promise<void> | undefined;
-
   constructor(
     private readonly scheduler: Scheduler,
     readonly size: number,
@@ -154,9 +157,10 @@ class Pool implements ThreadPool {
     return this.scheduler.ready.promise;
   }
 
-  close(): Promise<void> {
-    this.#closed ??= this.scheduler.close();
-    return this.#closed;
+  close(options?: { signal?: AbortSignal }): Promise<void> {
+    checkObject('pool.close', 'options', options);
+    checkSignal('pool.close', 'options.signal', options?.signal);
+    return this.scheduler.close(options?.signal);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

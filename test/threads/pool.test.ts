@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
 import { Group } from '../../src/group.ts';
 import { fanOut, TaskModuleError } from '../../src/index.ts';
@@ -204,5 +206,52 @@ describe('threadPool scheduling', () => {
     assert.ok(ms < 1200, `the task behind the long one took ${ms.toFixed(0)} ms`);
     assert.ok(otherIds.includes(behindId), 'it ran on the other thread');
     assert.notEqual(await long, behindId);
+  });
+});
+
+describe('ThreadPool.close', () => {
+  it('fails held tasks with the reason and ends the threads when its signal aborts', async () => {
+    const pool = threadPool({ module: tasks, size: 1 });
+    const stubborn = pool.task('spin')(60_000); // ignores every signal
+    const queued = pool.task('inc')(1);
+    await delay(100);
+    const controller = new AbortController();
+    const closing = pool.close({ signal: controller.signal });
+    const reason = new Error('stop waiting');
+    const failed = Promise.all([
+      assert.rejects(stubborn, (err) => err === reason),
+      assert.rejects(queued, (err) => err === reason),
+    ]);
+    const t0 = performance.now();
+    controller.abort(reason);
+    await closing;
+    assert.ok(performance.now() - t0 < 2000);
+    await failed;
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
+  it('ends the threads at once with an already-aborted signal', async () => {
+    const pool = threadPool({ module: tasks, size: 1 });
+    const running = pool.task('spin')(60_000);
+    const reason = new Error('now');
+    const failed = assert.rejects(running, (err) => err === reason);
+    await pool.close({ signal: AbortSignal.abort(reason) });
+    await failed;
+  });
+
+  it('leaves no listener on a signal that never aborts', async () => {
+    const pool = threadPool({ module: tasks, size: 1 });
+    const { signal } = new AbortController();
+    assert.equal(await pool.task('inc')(1), 2);
+    await pool.close({ signal });
+    assert.equal(getEventListeners(signal, 'abort').length, 0);
+  });
+
+  it('checks its options', async () => {
+    await using pool = threadPool({ module: tasks, size: 1 });
+    assert.throws(
+      () => pool.close({ signal: 'x' as never }),
+      /pool\.close: options\.signal must be an AbortSignal/,
+    );
   });
 });

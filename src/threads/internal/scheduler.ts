@@ -73,6 +73,7 @@ export class Scheduler {
   private readyCount = 0;
   private stealTimer: ReturnType<typeof setTimeout> | undefined;
   private traced: boolean | undefined;
+  private closed: Promise<void> | undefined;
   readonly ready: Deferred<void> = deferred();
 
   constructor(private readonly options: SchedulerOptions) {
@@ -113,8 +114,23 @@ export class Scheduler {
     return promise;
   }
 
-  /** Lets queued and running tasks finish, then ends every thread. */
-  async close(): Promise<void> {
+  /**
+   * Lets queued and running tasks finish, then ends every thread; when
+   * `signal` aborts first, fails them with its reason and ends the threads
+   * at once. Every call returns the same promise.
+   */
+  close(signal: AbortSignal | undefined): Promise<void> {
+    this.closed ??= this.shutdown();
+    if (signal?.aborted) {
+      this.abandon(signal.reason);
+    } else if (signal !== undefined) {
+      const unlisten = listen(signal, () => this.abandon(signal.reason));
+      this.closed.then(unlisten);
+    }
+    return this.closed;
+  }
+
+  private async shutdown(): Promise<void> {
     this.closing = true;
     if (this.active > 0) {
       this.drained = deferred();
@@ -128,6 +144,26 @@ export class Scheduler {
         return t.worker.terminate();
       }),
     );
+  }
+
+  /** Fails every task the pool holds with `reason` and ends the threads without waiting. */
+  private abandon(reason: unknown): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const job = this.queue[i]!;
+      if (!job.done) this.settle(job, false, reason);
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    for (const t of this.threads) {
+      t.gone = true;
+      for (let slot = 0; slot < MAX_SLOTS && t.load > 0; slot++) {
+        const job = t.take(slot);
+        if (job !== undefined) this.settle(job, false, reason);
+      }
+      void t.worker.terminate();
+    }
   }
 
   /**
