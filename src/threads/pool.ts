@@ -7,7 +7,15 @@ import type { TaskContext } from '../task.ts';
 import { Scheduler } from './internal/scheduler.ts';
 import type { Transfer } from './transfer.ts';
 
-/** Options of {@link threadPool}. */
+/**
+ * ThreadPoolOptions configure a {@link threadPool}; only `module` is
+ * required. Each option is checked when the pool is made.
+ *
+ * @example
+ * ```ts
+ * threadPool({ module: './tasks.js', size: 4, setup: './otel.js', abortGrace: 1_000 })
+ * ```
+ */
 export interface ThreadPoolOptions {
   /**
    * The task module: a file URL, or a path (relative to the working
@@ -31,13 +39,32 @@ export interface ThreadPoolOptions {
 }
 
 /**
- * A task function that runs a named export of a pool's module on one of its
- * threads. `input` may be wrapped by `transfer()`; `ctx` is optional, and
- * fanOut, pipeline stages or your own code pass `{ signal, index, attempt }`.
+ * ThreadTask runs a named export of a pool's module on one of its threads
+ * and resolves with its result; made by `pool.task(name)`. `input` may be
+ * wrapped by `transfer()`; `ctx` is optional: fanOut, Group callers or
+ * pipeline stages pass `{ signal, index, attempt }`, and the export receives
+ * the same.
+ *
+ * @example
+ * ```ts
+ * const resize: ThreadTask<Image, Image> = pool.task('resize')
+ * const small = await resize(image, { signal: AbortSignal.timeout(5_000) })
+ * ```
  */
 export type ThreadTask<I, O> = (input: I | Transfer<I>, ctx?: Partial<TaskContext>) => Promise<O>;
 
-/** A pool of worker threads running the tasks of one module; made by {@link threadPool}. */
+/**
+ * ThreadPool is a pool of worker threads running the tasks of one module;
+ * made by {@link threadPool}. See there for its scheduling, cancellation
+ * and error rules.
+ *
+ * @example
+ * ```ts
+ * await using pool = threadPool({ module: './tasks.js' })
+ * await pool.ready() // fail early if the module does not load
+ * const outs = await fanOut(inputs, pool.task('work'), { concurrency: 256 })
+ * ```
+ */
 export interface ThreadPool extends AsyncDisposable {
   /** The number of threads. */
   readonly size: number;

@@ -6,7 +6,18 @@ import type { TransferListItem } from 'node:worker_threads';
 
 const BRAND: unique symbol = Symbol.for('fanout.threads.transfer');
 
-/** A value to send along with the objects to move rather than copy; made by {@link transfer}. */
+/**
+ * Transfer is a value to send along with the objects in it to move rather
+ * than copy; made by {@link transfer}, unwrapped by the receiving side.
+ *
+ * @example
+ * ```ts
+ * export function encode(frame: Uint8Array): Transfer<Uint8Array> {
+ *   const out = compress(frame)
+ *   return transfer(out, [out.buffer])
+ * }
+ * ```
+ */
 export interface Transfer<T> {
   readonly [BRAND]: true;
   readonly value: T;
