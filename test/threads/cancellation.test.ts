@@ -80,6 +80,14 @@ describe('threadPool cancellation', () => {
     assert.ok(performance.now() - t0 < 1000);
   });
 
+  it('gives the thread the caller’s abort reason, keeping fanout’s error classes', async () => {
+    const controller = new AbortController();
+    const running = pool.task('reasonAfterAbort')(null, { signal: controller.signal });
+    await delay(50);
+    controller.abort(new TimeoutError(1234));
+    assert.deepEqual(await running, { name: 'TimeoutError', isTimeout: true, ms: 1234 });
+  });
+
   it('rejects with a TimeoutError when a fanOut timeout ends a thread task', async () => {
     await assert.rejects(
       fanOut([null], pool.task('spinUntilAborted'), { timeout: 50 }),

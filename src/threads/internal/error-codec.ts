@@ -1,10 +1,12 @@
 // Errors cross the thread boundary as plain objects: structured clone keeps
-// neither `code`, nor custom classes, nor (reliably) `cause`. On the caller's
-// side they become the built-in class they were, or a RemoteTaskError, with
-// the remote stack, `code`, `cause` and primitive own properties kept.
+// neither `code`, nor custom classes, nor (reliably) `cause`. On the other
+// side they become the built-in class they were (fanout's CancelledError and
+// TimeoutError too, so that an abort reason keeps its class in the thread),
+// or a RemoteTaskError, with the remote stack, `code`, `cause` and primitive
+// own properties kept.
 
 import { types } from 'node:util';
-import { RemoteTaskError } from '../../errors.ts';
+import { CancelledError, FanoutError, RemoteTaskError, TimeoutError } from '../../errors.ts';
 
 type Primitive = string | number | boolean | bigint | null | undefined;
 
@@ -87,13 +89,17 @@ export function decode(enc: Encoded): unknown {
     err = new DOMException(e.message, e.name);
   } else if (e.name === 'AggregateError' && e.errors !== undefined) {
     err = new AggregateError(e.errors.map(decode), e.message, options);
+  } else if (e.code === 'ERR_FANOUT_CANCELLED') {
+    err = new CancelledError(e.message, options);
+  } else if (e.code === 'ERR_FANOUT_TIMEOUT' && typeof e.props?.ms === 'number') {
+    err = new TimeoutError(e.props.ms, e.message, options);
   } else if (Object.hasOwn(BUILTIN, e.name)) {
     err = new BUILTIN[e.name]!(e.message, options);
   } else {
     err = new RemoteTaskError(e.name, e.message, e.code, options);
   }
   define(err, 'stack', e.stack, false);
-  if (!(err instanceof RemoteTaskError)) define(err, 'code', e.code, true);
+  if (!(err instanceof FanoutError)) define(err, 'code', e.code, true);
   if (e.props !== undefined) {
     for (const [key, v] of Object.entries(e.props)) if (!(key in err)) define(err, key, v, true);
   }
