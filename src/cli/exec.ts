@@ -8,6 +8,7 @@ import { drive } from './internal/drive.ts';
 import { interrupts } from './internal/interrupt.ts';
 import { type JobResult, runJob } from './internal/job.ts';
 import { JobLog } from './internal/joblog.ts';
+import { Lanes, lanesAvailable } from './internal/lanes.ts';
 import { LineReader } from './internal/lines.ts';
 import { Output } from './internal/output.ts';
 import { progress, wantProgress } from './internal/progress.ts';
@@ -72,7 +73,9 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       "for example: fanout exec 'gzip -k {}' ::: a.log b.log",
     );
   }
-  const template = new Template(command, options.shell ?? true);
+  const useShell = options.shell ?? true;
+  const lanes = useShell && lanesAvailable() ? new Lanes() : undefined;
+  const template = new Template(command, useShell, lanes === undefined);
   const source = listed ?? new LineReader(process.stdin);
   const stop = interrupts();
   const out = new Output(process.stdout, stop.outputClosed);
@@ -127,7 +130,9 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     const lines = options.lineBuffer ? new LineSplitter(out, err) : undefined;
     let last: JobResult | undefined;
     const attempt = async (_: string, actx: TaskContext): Promise<JobResult> => {
-      const r = await runJob(inv, { signal: actx.signal, grace, onData: lines?.onData });
+      const jobOptions = { signal: actx.signal, grace, onData: lines?.onData };
+      const r =
+        lanes && inv.shell ? await lanes.run(inv.line, jobOptions) : await runJob(inv, jobOptions);
       last = r;
       joblog?.record(seq, template.display(arg, seq), r);
       if (r.exitCode !== 0) throw new JobFailed(r);
@@ -174,6 +179,7 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       throw e;
   } finally {
     stop.dispose();
+    lanes?.close();
     reorder?.flushAll();
     bar.stop();
     await Promise.all([out.end(), err.end(), joblog?.close(), tracing.shutdown()]);

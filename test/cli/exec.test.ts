@@ -177,14 +177,18 @@ describe('exec', () => {
   });
 
   it('stops the running jobs at the first failure and kills their process groups', async () => {
+    const log = join(dir, 'ff.tsv');
     const r = await fanout([
       'exec',
       '-j',
       '3',
       '--grace',
       '300ms',
-      `if [ {} = fail ]; then sleep 0.5; exit 7; fi; sleep 60 & echo $! > ${dir}/ff-{}.pid; ` +
-        `if [ {} = stubborn ]; then trap '' TERM; fi; wait`,
+      '--joblog',
+      log,
+      // The stubborn job and its sleep ignore SIGTERM: only the SIGKILL after --grace ends them.
+      `if [ {} = fail ]; then sleep 0.5; exit 7; fi; if [ {} = stubborn ]; then trap '' TERM; fi; ` +
+        `sleep 60 & echo $! > ${dir}/ff-{}.pid; wait`,
       ':::',
       'fail',
       'calm',
@@ -198,6 +202,17 @@ describe('exec', () => {
     const started = pids('ff-');
     assert.equal(started.length, 2, 'the job after the failure never started');
     assert.ok(await eventually(() => started.every((pid) => !alive(pid))), 'sleeps still alive');
+    // The joblog has the failure, and the two jobs stopped by a signal: TERM, and KILL for the stubborn one.
+    const rows = readFileSync(log, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
+    const bySeq = new Map(rows.map((row) => [row[0], row]));
+    assert.deepEqual(bySeq.get('1')!.slice(6, 8), ['7', '0']);
+    assert.deepEqual(bySeq.get('2')!.slice(6, 8), ['-1', '15']);
+    assert.deepEqual(bySeq.get('3')!.slice(6, 8), ['-1', '9']);
+    assert.equal(bySeq.has('4'), false);
   });
 
   it('runs every job after failures with --keep-going', async () => {

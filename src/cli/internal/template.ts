@@ -44,9 +44,14 @@ export class Template {
   /** No command given: each argument is itself a command line, as in GNU parallel. */
   private readonly bare: boolean;
 
+  /**
+   * `allowDirect` false keeps every line for the shell, for launchers that
+   * only take shell lines (see lanes.ts).
+   */
   constructor(
     command: string[],
     private readonly useShell: boolean,
+    allowDirect = true,
   ) {
     this.bare = command.length === 0 && useShell;
     let words = command;
@@ -56,6 +61,7 @@ export class Template {
     if (!parsed.some((w) => w.some((p) => typeof p !== 'string'))) parsed.push([{ token: '{}' }]);
     this.words = parsed;
     this.direct =
+      allowDirect &&
       useShell &&
       words.length > 0 &&
       words.every((w) => PLAIN.test(w.replace(TOKEN_RE, ''))) &&
