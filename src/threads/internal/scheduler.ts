@@ -209,13 +209,14 @@ export class Scheduler {
     this.traced = undefined;
     const queue = this.queue;
     const cap = this.cap;
-    const open = this.threads.filter((t) => !t.gone && t.load < cap);
+    const open = this.threads.filter((t) => !t.gone && t.load < cap && t.slotsLeft() > 0);
     if (open.length > 0 && this.head < queue.length) {
       open.sort((a, b) => a.load - b.load);
       const level = fillLevel(open, queue.length - this.head, cap);
       for (const t of open) {
-        const n = level - t.load;
-        if (n <= 0) break;
+        // Recalled slots stay taken until the worker passes them.
+        const n = Math.min(level - t.load, t.slotsLeft());
+        if (n <= 0) continue;
         const batch: Job[] = [];
         while (batch.length < n && this.head < queue.length) {
           const job = queue[this.head++]!;

@@ -209,6 +209,11 @@ export class Thread {
     this.free[this.top++] = slot;
   }
 
+  /** How many more jobs it can take: free slots, recalled ones excluded. */
+  slotsLeft(): number {
+    return this.top;
+  }
+
   /** Releases `slot` and returns the job it held, if it still held one. */
   take(slot: number): Job | undefined {
     const job = this.jobs[slot];
