@@ -7,10 +7,10 @@
 // the last running job's signal aborting, 99 jobs spread over both workers.
 //
 //   node --import tsx bench/bullmq.ts               # the whole table (skips without Redis)
-//   node --import tsx bench/bullmq.ts fanout tiny   # one case: fanout|bullmq tiny|2ms, or cancel
+//   node --import tsx bench/bullmq.ts tiny          # one case: tiny, 2ms or cancel
 //
-// BENCH_REDIS (default redis://127.0.0.1:6379), BENCH_RUNS (default 3: the
-// median run counts).
+// BENCH_REDIS (default redis://127.0.0.1:6379), BENCH_RUNS (default 5 pairs of
+// runs, plain then fanout, after a warm-up of each; the medians count).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -24,7 +24,7 @@ import { caseArg, fmt, isolated, peakRssMb, report, table } from './lib.ts';
 const connection = connectionFromUrl(process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379');
 // bullmq types ioredis options on its own; the object is the same.
 const plain = connection as unknown as ConnectionOptions;
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const WORKER_CONCURRENCY = 50;
 const WINDOW = 1000;
 const work = {
@@ -41,7 +41,10 @@ interface Spawned {
 }
 
 async function spawnWorker(args: string[], env: Record<string, string>): Promise<Spawned> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  // BENCH_PROFILE=dir: every worker writes a CPU profile there.
+  const profile = process.env.BENCH_PROFILE;
+  const prof = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,25 +85,30 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function runFanout(kind: Work, prefix: string): Promise<number[]> {
+interface Runner {
+  /** Runs the whole batch once; returns ns. */
+  once(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function fanoutRunner(kind: Work, prefix: string): Promise<Runner> {
   const { n, ms } = work[kind];
   const cluster = bullmqExecutor({ connection, queue: 'bench', prefix });
   const task = cluster.task<unknown, number>(kind === 'tiny' ? 'double' : 'pause');
-  const inputs = (count: number) =>
-    Array.from({ length: count }, (_, i) => (kind === 'tiny' ? i : { n: i, ms }));
-  await fanOut(inputs(500), task, { concurrency: WINDOW }); // warm-up
-  const times: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = process.hrtime.bigint();
-    const out = (await fanOut(inputs(n), task, { concurrency: WINDOW })) as number[];
-    times.push(Number(process.hrtime.bigint() - t0));
-    if (out[n - 1] !== (n - 1) * 2) throw new Error('wrong result');
-  }
-  await cluster.close();
-  return times;
+  const inputs = Array.from({ length: n }, (_, i) => (kind === 'tiny' ? i : { n: i, ms }));
+  return {
+    async once() {
+      const t0 = process.hrtime.bigint();
+      const out = await fanOut(inputs, task, { concurrency: WINDOW });
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (out[n - 1] !== (n - 1) * 2) throw new Error('wrong result');
+      return ns;
+    },
+    close: () => cluster.close(),
+  };
 }
 
-async function runBullmq(kind: Work, prefix: string): Promise<number[]> {
+async function bullmqRunner(kind: Work, prefix: string): Promise<Runner> {
   const { n, ms } = work[kind];
   // The default events stream (~10,000 entries) drops completions under
   // this load, and the run then never ends: plain BullMQ needs a longer one.
@@ -121,38 +129,36 @@ async function runBullmq(kind: Work, prefix: string): Promise<number[]> {
     if (--left === 0) finished();
   });
   let run = 0;
-  const once = async (count: number) => {
-    run++;
-    results = new Array(count);
-    left = count;
-    const done = new Promise<void>((resolve) => {
-      finished = resolve;
-    });
-    for (let from = 0; from < count; from += 1000) {
-      const jobs = [];
-      for (let i = from; i < Math.min(count, from + 1000); i++) {
-        jobs.push({
-          name: 'work',
-          data: { n: i, ms },
-          opts: { jobId: `r${run}-${i}`, removeOnComplete: true, removeOnFail: true },
-        });
+  return {
+    async once() {
+      const t0 = process.hrtime.bigint();
+      run++;
+      results = new Array(n);
+      left = n;
+      const done = new Promise<void>((resolve) => {
+        finished = resolve;
+      });
+      for (let from = 0; from < n; from += 1000) {
+        const jobs = [];
+        for (let i = from; i < Math.min(n, from + 1000); i++) {
+          jobs.push({
+            name: 'work',
+            data: { n: i, ms },
+            opts: { jobId: `r${run}-${i}`, removeOnComplete: true, removeOnFail: true },
+          });
+        }
+        await queue.addBulk(jobs);
       }
-      await queue.addBulk(jobs);
-    }
-    await done;
-    return results;
+      await done;
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (results[n - 1] !== (n - 1) * 2) throw new Error(`wrong result ${results[n - 1]}`);
+      return ns;
+    },
+    async close() {
+      await events.close();
+      await queue.close();
+    },
   };
-  await once(500); // warm-up
-  const times: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    const t0 = process.hrtime.bigint();
-    const out = await once(n);
-    times.push(Number(process.hrtime.bigint() - t0));
-    if (out[n - 1] !== (n - 1) * 2) throw new Error(`wrong result ${out[n - 1]}`);
-  }
-  await events.close();
-  await queue.close();
-  return times;
 }
 
 /** A plain BullMQ worker process: `bench/bullmq.ts worker-plain <prefix>`. */
@@ -174,28 +180,53 @@ async function plainWorker(prefix: string): Promise<void> {
   process.once('SIGTERM', () => worker.close(true).then(() => process.exit(0)));
 }
 
-async function throughput(impl: 'fanout' | 'bullmq', kind: Work): Promise<void> {
-  const prefix = `bench-bullmq-${process.pid}-${Date.now()}`;
-  const workers = await Promise.all(
-    [0, 1].map(() =>
-      impl === 'fanout'
-        ? spawnWorker([fixture], {
-            FANOUT_WORKER: JSON.stringify({
-              queue: 'bench',
-              prefix,
-              concurrency: WORKER_CONCURRENCY,
-            }),
-          })
-        : spawnWorker([`${here}bullmq.ts`, 'worker-plain', prefix], {}),
-    ),
-  );
+/**
+ * Both, in one process and alternating run by run, so that the load other
+ * processes put on the machine hits both alike: each has its own two
+ * worker processes, idle while the other runs.
+ */
+async function throughput(kind: Work): Promise<void> {
+  const stamp = `${process.pid}-${Date.now()}`;
+  const ours = `bench-bullmq-fanout-${stamp}`;
+  const theirs = `bench-bullmq-plain-${stamp}`;
+  const fanoutEnv = {
+    FANOUT_WORKER: JSON.stringify({
+      queue: 'bench',
+      prefix: ours,
+      concurrency: WORKER_CONCURRENCY,
+    }),
+  };
+  const workers = await Promise.all([
+    spawnWorker([fixture], fanoutEnv),
+    spawnWorker([fixture], fanoutEnv),
+    spawnWorker([`${here}bullmq.ts`, 'worker-plain', theirs], {}),
+    spawnWorker([`${here}bullmq.ts`, 'worker-plain', theirs], {}),
+  ]);
+  const a = await fanoutRunner(kind, ours);
+  const b = await bullmqRunner(kind, theirs);
   try {
-    const times = impl === 'fanout' ? await runFanout(kind, prefix) : await runBullmq(kind, prefix);
-    const ns = median(times) / work[kind].n;
-    report({ case: `${impl} ${kind}`, nsPerTask: ns, perSecond: 1e9 / ns, rssMb: peakRssMb() });
+    await a.once(); // warm-up
+    await b.once();
+    const fanoutNs: number[] = [];
+    const plainNs: number[] = [];
+    for (let r = 0; r < RUNS; r++) {
+      plainNs.push(await b.once());
+      fanoutNs.push(await a.once());
+    }
+    const n = work[kind].n;
+    report({
+      case: kind,
+      fanoutNsPerTask: median(fanoutNs) / n,
+      plainNsPerTask: median(plainNs) / n,
+      ratio: median(fanoutNs.map((ns, i) => plainNs[i]! / ns)),
+      rssMb: peakRssMb(),
+    });
   } finally {
+    await a.close();
+    await b.close();
     await stop(workers);
-    await clean(prefix);
+    await clean(ours);
+    await clean(theirs);
   }
 }
 
@@ -261,40 +292,40 @@ if (arg === 'worker-plain') {
   await plainWorker(process.argv[3]!);
 } else if (arg === 'cancel') {
   await cancelLatency();
-} else if (arg === 'fanout' || arg === 'bullmq') {
-  await throughput(arg, process.argv[3] as Work);
+} else if (arg === 'tiny' || arg === '2ms') {
+  await throughput(arg);
   process.exit(0);
 } else if (!(await redisAnswers())) {
   console.log('(skipped: no Redis answers at BENCH_REDIS or 127.0.0.1:6379)');
 } else {
   const rows: (string | number)[][] = [];
   for (const kind of Object.keys(work) as Work[]) {
-    const base = isolated<{ nsPerTask: number; perSecond: number; rssMb: number }>(
-      `${here}bullmq.ts`,
-      ['bullmq', kind],
-    );
-    const ours = isolated<{ nsPerTask: number; perSecond: number; rssMb: number }>(
-      `${here}bullmq.ts`,
-      ['fanout', kind],
-    );
+    const r = isolated<{
+      fanoutNsPerTask: number;
+      plainNsPerTask: number;
+      ratio: number;
+      rssMb: number;
+    }>(`${here}bullmq.ts`, [kind]);
     const { n } = work[kind];
     rows.push([
-      `plain BullMQ, ${n} × ${kind}`,
-      fmt(base.perSecond),
-      fmt(base.nsPerTask),
-      '1.00',
-      fmt(base.rssMb),
-    ]);
-    rows.push([
-      `fanout/bullmq, ${n} × ${kind}`,
-      fmt(ours.perSecond),
-      fmt(ours.nsPerTask),
-      fmt(ours.perSecond / base.perSecond, 2),
-      fmt(ours.rssMb),
+      `${n} × ${kind}`,
+      fmt(1e9 / r.plainNsPerTask),
+      fmt(1e9 / r.fanoutNsPerTask),
+      fmt(r.ratio, 2),
+      fmt(r.rssMb),
     ]);
   }
   console.log(
-    table(['case', 'tasks/s', 'ns per task', 'throughput vs plain', 'caller peak RSS MB'], rows),
+    table(
+      [
+        'work',
+        'plain BullMQ tasks/s',
+        'fanout/bullmq tasks/s',
+        'throughput ratio (median of pairs)',
+        'caller peak RSS MB (both)',
+      ],
+      rows,
+    ),
   );
   const c = isolated<{ latencyMs: number; maxMs: number }>(`${here}bullmq.ts`, ['cancel']);
   console.log(

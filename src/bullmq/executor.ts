@@ -1,12 +1,13 @@
 // The caller's side of fanout/bullmq: a task function that runs its task as
 // a BullMQ job on whichever serveTasks worker takes it.
 //
-// How a result finds its way back: every executor has a caller id, a
-// heartbeat key and a results list in Redis. Workers push each result onto
-// its caller's list (a Lua script that pushes only while the heartbeat
-// lives), before BullMQ marks the job finished; one blocking reader per
-// executor pops them in batches and settles the task by job id. A job that
-// runs twice (its worker died after pushing) pushes twice; the second is
+// How a result finds its way back: every executor has a caller id and, while
+// it has jobs out, a Redis stream under that id with a short TTL that it
+// keeps renewing: the stream is both its heartbeat and its inbox. Workers
+// add each result to it (XADD NOMKSTREAM: never to a caller that is gone)
+// before BullMQ marks the job finished; one blocking reader per executor
+// reads them in batches and settles the task by job id. A job that runs
+// twice (its worker died after reporting) reports twice; the second is
 // dropped because its id is no longer pending: the caller sees one result.
 //
 // Tasks called in the same tick are added with one addBulk. Cancellation
@@ -29,7 +30,7 @@ import { injectTraceContext } from '../tracing/propagation.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { DEFAULT_MAX_PAYLOAD, decodeError, encode } from './internal/codec.ts';
 import { randomId } from './internal/id.ts';
-import { type CallerKeys, callerKeys, cancelChannel, queueBase } from './internal/keys.ts';
+import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
 import {
   type Backoff,
   checkConnection,
@@ -191,7 +192,9 @@ class Executor implements BullmqExecutor {
   private readonly onError: (error: unknown) => void;
   private readonly defaults: JobsOptions;
   private caller = '';
-  private keys!: CallerKeys;
+  private key = '';
+  /** The last stream entry read. */
+  private lastId = '0-0';
   private seq = 0;
   private groupSeq = 0;
   private readonly pending = new Map<string, Pending>();
@@ -365,21 +368,30 @@ class Executor implements BullmqExecutor {
     }, this.onError);
   }
 
-  /** Pops results while jobs are out; one blocking connection per executor. */
+  /** Reads results while jobs are out; one blocking connection per executor. */
   private async read(): Promise<void> {
     this.reading = true;
     this.reader ??= this.newReader();
     const reader = this.reader;
     try {
       while (this.pending.size > 0) {
-        const key = this.keys.results;
-        let batch = await reader.lpop(key, READ_BATCH);
-        if (batch === null) {
-          const one = await reader.blpop(key, 1);
-          if (one === null) continue;
-          batch = [one[1]];
-        }
-        for (const message of batch) this.deliver(message);
+        const key = this.key;
+        const r = await reader.xread(
+          'COUNT',
+          READ_BATCH,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          key,
+          this.lastId,
+        );
+        if (r === null || key !== this.key) continue;
+        const entries = r[0]![1];
+        if (entries.length === 0) continue;
+        this.lastId = entries[entries.length - 1]![0];
+        // Read entries are of no more use; keep the stream short.
+        reader.xtrim(key, 'MINID', this.lastId).catch(this.onError);
+        for (const [, fields] of entries) this.deliver(fields[1]!);
       }
     } catch (err) {
       if (this.reader === reader && reader.status !== 'end') this.onError(err);
@@ -432,12 +444,18 @@ class Executor implements BullmqExecutor {
     if (this.pending.size === 0) this.idleSoon();
   }
 
-  /** Sets the heartbeat key before the first job goes out, and keeps it alive. */
+  /** Creates the stream (empty, with its TTL) before the first job goes out, and keeps it alive. */
   private beat(): void {
     if (this.beating) return;
     this.beating = true;
     this.lastBeat = Date.now();
-    this.cmd.set(this.keys.heartbeat, '1', 'PX', this.ttl).catch(this.onError);
+    this.lastId = '0-0';
+    this.cmd
+      .multi()
+      .xadd(this.key, 'MAXLEN', '0', '*', 'm', '')
+      .pexpire(this.key, this.ttl)
+      .exec()
+      .catch(this.onError);
     this.timer = setInterval(this.refresh, Math.max(50, Math.floor(this.ttl / 4)));
     this.timer.unref();
   }
@@ -450,14 +468,14 @@ class Executor implements BullmqExecutor {
       this.lapse();
       return;
     }
-    const caller = this.caller;
-    this.cmd.set(this.keys.heartbeat, '1', 'PX', this.ttl, 'XX').then((ok) => {
-      if (ok === null && this.beating && caller === this.caller) this.lapse();
+    const key = this.key;
+    this.cmd.pexpire(key, this.ttl).then((renewed) => {
+      if (renewed === 0 && this.beating && key === this.key) this.lapse();
     }, this.onError);
   };
 
   /**
-   * The heartbeat expired (this process stalled longer than `heartbeat`):
+   * The stream expired (this process stalled longer than `heartbeat`):
    * workers may have dropped any of our jobs, so every task out fails, and
    * a new caller id keeps later tasks clear of the old ones.
    */
@@ -465,19 +483,21 @@ class Executor implements BullmqExecutor {
     const error = new FanoutError(
       `bullmqExecutor: this process's heartbeat expired (was its event loop blocked for more than ${this.ttl} ms?); workers may have dropped its jobs`,
     );
-    const old = this.keys;
+    const old = this.key;
     this.rotate();
-    this.cmd.del(old.heartbeat, old.results).catch(this.onError);
-    this.cmd.set(this.keys.heartbeat, '1', 'PX', this.ttl).catch(this.onError);
+    this.cmd.del(old).catch(this.onError);
+    this.beating = false;
+    clearInterval(this.timer);
     for (const p of this.pending.values()) if (p.state !== BUFFERED) this.settle(p, false, error);
+    if (this.pending.size > 0) this.beat();
   }
 
   private rotate(): void {
     this.caller = randomId();
-    this.keys = callerKeys(this.base, this.caller);
+    this.key = callerKey(this.base, this.caller);
   }
 
-  /** Once nothing is out, removes the heartbeat and results keys. */
+  /** Once nothing is out, removes the stream. */
   private idleSoon(): void {
     if (this.idleScheduled) return;
     this.idleScheduled = true;
@@ -487,7 +507,7 @@ class Executor implements BullmqExecutor {
       if (this.pending.size > 0 || !this.beating) return;
       this.beating = false;
       clearInterval(this.timer);
-      this.cmd.del(this.keys.heartbeat, this.keys.results).catch(this.onError);
+      this.cmd.del(this.key).catch(this.onError);
       this.drained?.();
     });
   }

@@ -2,8 +2,8 @@
 // exports of a task module, with a signal that callers on other machines
 // can abort.
 //
-// Each result is pushed to its caller's results list before the job is
-// marked finished. The push is sent, not awaited: it goes down the same
+// Each result is added to its caller's results stream before the job is
+// marked finished. The add is sent, not awaited: it goes down the same
 // connection as BullMQ's moveToFinished that follows, so Redis runs it
 // first, and a worker that dies in between leaves a stalled job that
 // another worker runs again (the caller drops the second result).
@@ -21,7 +21,7 @@ import type { TaskContext } from '../task.ts';
 import { withTraceContext } from '../tracing/propagation.ts';
 import type { ConnectionOptions } from './connection.ts';
 import { DEFAULT_MAX_PAYLOAD, encode, encodeError } from './internal/codec.ts';
-import { type CallerKeys, callerKeys, cancelChannel, queueBase } from './internal/keys.ts';
+import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
 import { loadTasks, type ModuleTask, moduleUrl } from './internal/module.ts';
 import {
   checkConnection,
@@ -30,7 +30,7 @@ import {
   checkPrefix,
   checkQueue,
 } from './internal/options.ts';
-import { errorMessage, type JobData, REPORT_SCRIPT, valueMessage } from './internal/protocol.ts';
+import { errorMessage, type JobData, valueMessage } from './internal/protocol.ts';
 
 /**
  * RemoteTaskContext is what a task running under {@link serveTasks}
@@ -178,19 +178,15 @@ class Caller {
   /** When its heartbeat was last seen (0: never). */
   seen = 0;
   checking: Promise<boolean> | undefined;
-  constructor(readonly keys: CallerKeys) {}
+  constructor(readonly key: string) {}
 }
-
-type ReportingRedis = Redis & {
-  fanoutReport(heartbeat: string, results: string, message: string): Promise<number>;
-};
 
 const FORGET_CANCELLED = 60_000;
 
 class Server implements TaskServer {
   readonly queue: string;
   readonly tasks: readonly string[];
-  private readonly client: ReportingRedis;
+  private readonly client: Redis;
   private readonly sub: Redis;
   private worker!: Worker;
   private readonly base: string;
@@ -220,9 +216,8 @@ class Server implements TaskServer {
     this.client = new Redis({
       ...options.connection,
       maxRetriesPerRequest: null,
-    }) as ReportingRedis;
+    });
     this.client.on('error', this.onError);
-    this.client.defineCommand('fanoutReport', { numberOfKeys: 2, lua: REPORT_SCRIPT });
     this.sub = this.client.duplicate();
     this.sub.on('error', this.onError);
   }
@@ -263,10 +258,10 @@ class Server implements TaskServer {
     if (Date.now() - caller.seen > this.interval && !(await this.check(d.c, caller))) {
       throw new UnrecoverableError('dropped: the caller is gone');
     }
-    const keys = caller.keys;
+    const key = caller.key;
     if (this.cancelled.has(`${d.c}/${d.g}`)) {
       const reason = new CancelledError('cancelled by the caller');
-      return this.fail(keys, id, reason, true);
+      return this.fail(key, id, reason, true);
     }
     const fn = this.fns.get(job.name);
     if (fn === undefined) {
@@ -275,20 +270,20 @@ class Server implements TaskServer {
         this.url,
         job.name,
       );
-      return this.fail(keys, id, error, false);
+      return this.fail(key, id, error, false);
     }
     if (job.stalledCounter > this.maxRedeliveries) {
       const error = new WorkerExitedError(
         `the workers running this job died ${job.stalledCounter} times; giving up`,
       );
-      return this.fail(keys, id, error, false);
+      return this.fail(key, id, error, false);
     }
     let input: unknown;
     try {
       input = d.i === undefined ? undefined : JSON.parse(d.i);
     } catch (err) {
       return this.fail(
-        keys,
+        key,
         id,
         new SerializationError('the input is not valid JSON', { cause: err }),
         false,
@@ -311,7 +306,7 @@ class Server implements TaskServer {
         // BullMQ tries again after the backoff, on any worker.
         throw err instanceof Error ? err : new Error(String(err));
       }
-      return this.fail(keys, id, err, cancelled);
+      return this.fail(key, id, err, cancelled);
     } finally {
       this.active.delete(id);
     }
@@ -319,25 +314,26 @@ class Server implements TaskServer {
     try {
       json = encode('output', value, Math.min(this.maxPayload, d.m ?? this.maxPayload));
     } catch (err) {
-      return this.fail(keys, id, err, false);
+      return this.fail(key, id, err, false);
     }
-    this.report(keys, valueMessage(id, json));
+    this.report(key, valueMessage(id, json));
   };
 
   /** Tells the caller, then fails the job for BullMQ without another attempt. */
-  private fail(keys: CallerKeys, id: string, error: unknown, cancelled: boolean): never {
-    this.report(keys, errorMessage(id, encodeError(error), cancelled));
+  private fail(key: string, id: string, error: unknown, cancelled: boolean): never {
+    this.report(key, errorMessage(id, encodeError(error), cancelled));
     throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
   }
 
-  private report(keys: CallerKeys, message: string): void {
-    this.client.fanoutReport(keys.heartbeat, keys.results, message).catch(this.onError);
+  /** Adds to the caller's stream only if it still exists: a gone caller gets nothing. */
+  private report(key: string, message: string): void {
+    this.client.xadd(key, 'NOMKSTREAM', '*', 'm', message).catch(this.onError);
   }
 
   private caller(id: string): Caller {
     let c = this.callers.get(id);
     if (c === undefined) {
-      c = new Caller(callerKeys(this.base, id));
+      c = new Caller(callerKey(this.base, id));
       this.callers.set(id, c);
     }
     return c;
@@ -345,7 +341,7 @@ class Server implements TaskServer {
 
   /** Whether the caller's heartbeat lives; one question in flight per caller. */
   private check(id: string, c: Caller): Promise<boolean> {
-    c.checking ??= this.client.exists(c.keys.heartbeat).then(
+    c.checking ??= this.client.exists(c.key).then(
       (n) => {
         c.checking = undefined;
         if (n === 1) c.seen = Date.now();
@@ -377,7 +373,7 @@ class Server implements TaskServer {
     const d = job?.data as JobData | undefined;
     if (!job?.deferredFailure || typeof d?.c !== 'string') return;
     const error = new WorkerExitedError(`the job failed: ${job.deferredFailure}`);
-    this.report(this.caller(d.c).keys, errorMessage(job.id as string, encodeError(error), false));
+    this.report(this.caller(d.c).key, errorMessage(job.id as string, encodeError(error), false));
   };
 
   /** Aborts the jobs of callers that died, and forgets old cancellations. */

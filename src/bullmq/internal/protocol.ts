@@ -1,6 +1,5 @@
-// The messages between callers and workers: what a job carries, what a
-// worker pushes back, and the Lua script that pushes it only while the
-// caller is alive. Short field names: they are paid for once per task.
+// The messages between callers and workers: what a job carries and what a
+// worker sends back. Short field names: they are paid for once per task.
 
 import type { TraceCarrier } from '../../tracing/propagation.ts';
 import type { ErrorEnvelope } from './codec.ts';
@@ -51,17 +50,3 @@ export function errorMessage(jobId: string, error: ErrorEnvelope, cancelled: boo
 export function cancelMessage(caller: string, group: number): string {
   return `${caller}/${group}`;
 }
-
-/**
- * KEYS[1] the caller's heartbeat, KEYS[2] its results list, ARGV[1] the
- * message. Pushes only while the heartbeat lives, and lets the list expire
- * a minute after it, so a caller that died leaves nothing behind.
- */
-export const REPORT_SCRIPT = `
-local ttl = redis.call('pttl', KEYS[1])
-if ttl == -2 then return 0 end
-if ttl < 0 then ttl = 0 end
-redis.call('rpush', KEYS[2], ARGV[1])
-redis.call('pexpire', KEYS[2], ttl + 60000)
-return 1
-`;
