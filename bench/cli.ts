@@ -23,7 +23,7 @@ const JOBS = 1000;
 const TASK_COUNT = 100_000;
 const ROUNDS = 3;
 
-// Node's floor for exec: a bare spawn loop, two at a time, output piped and dropped.
+// What one child_process.spawn per job costs: a bare loop, two at a time, output piped and dropped.
 const SPAWN_LOOP = `
 import { spawn } from 'node:child_process';
 let next = 0;
@@ -52,11 +52,21 @@ const seq = Array.from({ length: JOBS }, (_, i) => String(i + 1));
 /** Each case: the command line to run, and where its stdin comes from. */
 const cases: Record<
   string,
-  { kind: 'exec' | 'run'; argv: () => string[] | undefined; input?: 'tasks' | 'seq' }
+  {
+    kind: 'exec' | 'run';
+    argv: () => string[] | undefined;
+    input?: 'tasks' | 'seq';
+    env?: Record<string, string>;
+  }
 > = {
   'exec: fanout exec -j 2': {
     kind: 'exec',
     argv: () => [process.execPath, MAIN, 'exec', '-j', '2', 'true', ':::', ...seq],
+  },
+  'exec: fanout exec -j 2, spawn per job (no bash)': {
+    kind: 'exec',
+    argv: () => [process.execPath, MAIN, 'exec', '-j', '2', 'true', ':::', ...seq],
+    env: { FANOUT_EXEC_LAUNCHER: 'spawn' },
   },
   'exec: xargs -P 2': {
     kind: 'exec',
@@ -67,7 +77,7 @@ const cases: Record<
     kind: 'exec',
     argv: () => (which('parallel') ? ['parallel', '-j', '2', 'true', ':::', ...seq] : undefined),
   },
-  'exec: node bare spawn loop (floor)': {
+  'exec: node, bare loop of one spawn per job': {
     kind: 'exec',
     argv: () => [process.execPath, '--input-type=module', '-e', SPAWN_LOOP],
   },
@@ -115,6 +125,7 @@ function runCase(name: string): void {
     const t0 = process.hrtime.bigint();
     const r = spawnSync(full[0]!, full.slice(1), {
       stdio: [openInput(inputFile), 'ignore', 'pipe'],
+      env: { ...process.env, ...c.env },
       maxBuffer: 2 ** 26,
     });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;

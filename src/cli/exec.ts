@@ -179,10 +179,9 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
       throw e;
   } finally {
     stop.dispose();
-    lanes?.close();
     reorder?.flushAll();
     bar.stop();
-    await Promise.all([out.end(), err.end(), joblog?.close(), tracing.shutdown()]);
+    await Promise.all([out.end(), err.end(), joblog?.close(), tracing.shutdown(), lanes?.close()]);
   }
   if (firstFailure) {
     process.stderr.write(

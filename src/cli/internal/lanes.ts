@@ -210,9 +210,13 @@ class Lane {
     }
   }
 
-  close(): void {
-    this.child.stdin!.end();
-    this.child.unref();
+  /** Ends the lane's input; resolves once it has exited (after its current job, if any). */
+  close(): Promise<void> {
+    if (this.dead) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.child.once('exit', () => resolve());
+      this.child.stdin!.end();
+    });
   }
 }
 
@@ -296,8 +300,8 @@ export class Lanes {
     return new Promise((resolve) => l.run(line, options, resolve));
   }
 
-  /** Lets every lane exit once its stdin ends; does not wait for them. */
-  close(): void {
-    for (const lane of this.all) lane.close();
+  /** Ends every lane and resolves once they have exited. */
+  async close(): Promise<void> {
+    await Promise.all([...this.all].map((lane) => lane.close()));
   }
 }
