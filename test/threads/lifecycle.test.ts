@@ -44,6 +44,19 @@ describe('threadPool lifecycle', () => {
     assert.match(r.stdout, /\[ 2, 3, 4 \]/);
   });
 
+  it('starts threads when the program runs with flags a worker refuses', async () => {
+    const r = await run([
+      '--expose-gc',
+      '--title=fanout-test',
+      '--import',
+      'tsx',
+      program,
+      'close',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /\[ 2, 3, 4 \]/);
+  });
+
   it('does not keep the process alive while idle, even without close()', async () => {
     const r = await run(['--import', 'tsx', program, 'idle']);
     assert.equal(r.code, 0, r.stderr);

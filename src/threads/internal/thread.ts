@@ -24,8 +24,12 @@ const TS_FILE = /\.[cm]?tsx?$/;
 
 // Node 20 does not apply loader hooks from `--import tsx` in execArgv to a
 // worker's own modules, and loading tsx there only slows its start: drop
-// those flags, and register tsx inside the worker when it is needed.
-const EXEC_ARGV = dropTsx(process.execArgv);
+// those flags, and register tsx inside the worker when it is needed. When
+// nothing is dropped, threads inherit execArgv (undefined): Node then leaves
+// out by itself the flags a worker refuses (--expose-gc, --title...), which
+// it does not do for a list given explicitly.
+let execArgv: string[] | undefined = dropTsx(process.execArgv);
+if (execArgv.length === process.execArgv.length) execArgv = undefined;
 const BOOT = `const { workerData, parentPort } = require('node:worker_threads');
 import(workerData.tsx)
   .then((tsx) => { tsx.register(); return import(workerData.entry); })
@@ -95,15 +99,29 @@ export class Thread {
     const flags = new SharedArrayBuffer(4 * MAX_SLOTS);
     this.flags = new Int32Array(flags);
     const init: WorkerInit = { module: spec.module, setup: spec.setup, flags };
-    const options = { execArgv: EXEC_ARGV, resourceLimits: spec.resourceLimits };
     const ts = fromSource || TS_FILE.test(spec.module) || TS_FILE.test(spec.setup ?? '');
     const tsx = ts ? tsxApi() : undefined;
     if (tsx !== undefined) {
       init.tsx = tsx;
       init.entry = ENTRY.href;
-      this.worker = new Worker(BOOT, { ...options, eval: true, workerData: init });
-    } else {
-      this.worker = new Worker(ENTRY, { ...options, workerData: init });
+    }
+    const start = () =>
+      tsx === undefined
+        ? new Worker(ENTRY, { execArgv, resourceLimits: spec.resourceLimits, workerData: init })
+        : new Worker(BOOT, {
+            execArgv,
+            resourceLimits: spec.resourceLimits,
+            workerData: init,
+            eval: true,
+          });
+    try {
+      this.worker = start();
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+      // A flag a worker refuses came with the list we filtered: inherit
+      // instead (the tsx flags come along; they only slow the start).
+      execArgv = undefined;
+      this.worker = start();
     }
     // An idle pool must not keep the process alive; send() refs it while busy.
     this.worker.unref();
