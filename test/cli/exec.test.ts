@@ -86,11 +86,11 @@ describe('exec', () => {
       '--unordered',
       'echo start {}; sleep {}; echo end {}',
       ':::',
-      '0.8',
+      '1.2',
       '0.1',
-      '0.4',
+      '0.6',
     ]);
-    assert.equal(r.stdout, 'start 0.1\nend 0.1\nstart 0.4\nend 0.4\nstart 0.8\nend 0.8\n');
+    assert.equal(r.stdout, 'start 0.1\nend 0.1\nstart 0.6\nend 0.6\nstart 1.2\nend 1.2\n');
   });
 
   it('passes lines through as they come with --line-buffer', async () => {
@@ -103,8 +103,8 @@ describe('exec', () => {
       '-c',
       '{}',
       ':::',
-      'echo a1; sleep 0.8; echo a2',
-      'sleep 0.3; echo b1',
+      'echo a1; sleep 1.2; echo a2',
+      'sleep 0.4; echo b1',
     ]);
     assert.equal(r.stdout, 'a1\nb1\na2\n');
   });
@@ -187,7 +187,7 @@ describe('exec', () => {
       '--joblog',
       log,
       // The stubborn job and its sleep ignore SIGTERM: only the SIGKILL after --grace ends them.
-      `if [ {} = fail ]; then sleep 0.5; exit 7; fi; if [ {} = stubborn ]; then trap '' TERM; fi; ` +
+      `if [ {} = fail ]; then sleep 1; exit 7; fi; if [ {} = stubborn ]; then trap '' TERM; fi; ` +
         `sleep 60 & echo $! > ${dir}/ff-{}.pid; wait`,
       ':::',
       'fail',
