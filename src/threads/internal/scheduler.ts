@@ -14,6 +14,7 @@ import type { TaskContext } from '../../task.ts';
 import { otel } from '../../tracing/api.ts';
 import { injectTraceContext } from '../../tracing/propagation.ts';
 import { isTransfer } from '../transfer.ts';
+import { Capacity, fillLevel } from './capacity.ts';
 import { decode, encode } from './error-codec.ts';
 import { Job, Watch } from './job.ts';
 import {
@@ -33,16 +34,6 @@ import {
 } from './protocol.ts';
 import { Thread, type ThreadSpec } from './thread.ts';
 
-// How much work (in ms of measured task time) a thread may hold beyond the
-// pool's own queue. Enough for tiny tasks to travel in big batches; small
-// enough that long tasks stay in the pool's queue, where any thread that
-// frees up can take them, instead of waiting behind each other in one thread.
-const TARGET_MS = 2;
-// Never fewer than two, so that a thread has its next task at hand when it
-// finishes one and never waits for a round trip.
-const MIN_CAP = 2;
-// Until the first results tell how long tasks take.
-const INITIAL_CAP = 4;
 // A thread silent this long while holding queued tasks is busy with a long
 // one: when another thread idles, its tasks not yet started move there.
 const STEAL_MS = 5;
@@ -58,9 +49,7 @@ export class Scheduler {
   private head = 0;
   private scheduled = false;
   private readonly dispatchNow = () => this.dispatch();
-  private cap = INITIAL_CAP;
-  private busySum = 0;
-  private countSum = 0;
+  private readonly capacity = new Capacity();
   private readonly watches = new Map<AbortSignal, Watch>();
   private lastSignal: AbortSignal | undefined;
   private lastWatch: Watch | undefined;
@@ -150,9 +139,14 @@ export class Scheduler {
   private abandon(reason: unknown): void {
     if (this.terminated) return;
     this.terminated = true;
+    this.dropAll(() => reason);
+  }
+
+  /** Settles every job, queued or on a thread, with `reason()`, and terminates the threads. */
+  private dropAll(reason: () => unknown): void {
     for (let i = this.head; i < this.queue.length; i++) {
       const job = this.queue[i]!;
-      if (!job.done) this.settle(job, false, reason);
+      if (!job.done) this.settle(job, false, reason());
     }
     this.queue.length = 0;
     this.head = 0;
@@ -160,7 +154,7 @@ export class Scheduler {
       t.gone = true;
       for (let slot = 0; slot < MAX_SLOTS && t.load > 0; slot++) {
         const job = t.take(slot);
-        if (job !== undefined) this.settle(job, false, reason);
+        if (job !== undefined) this.settle(job, false, reason());
       }
       void t.worker.terminate();
     }
@@ -208,7 +202,7 @@ export class Scheduler {
     this.scheduled = false;
     this.traced = undefined;
     const queue = this.queue;
-    const cap = this.cap;
+    const cap = this.capacity.cap;
     const open = this.threads.filter((t) => !t.gone && t.load < cap && t.slotsLeft() > 0);
     if (open.length > 0 && this.head < queue.length) {
       open.sort((a, b) => a.load - b.load);
@@ -270,15 +264,7 @@ export class Scheduler {
         if (job !== undefined) this.settle(job, false, this.failure(job, err[i + 1], err[i + 2]));
       }
     }
-    if (m.n > 0) {
-      this.busySum = this.busySum * 0.5 + m.busy;
-      this.countSum = this.countSum * 0.5 + m.n;
-      const perTask = this.busySum / this.countSum;
-      this.cap =
-        perTask > 0
-          ? Math.max(MIN_CAP, Math.min(MAX_SLOTS, Math.ceil(TARGET_MS / perTask)))
-          : MAX_SLOTS;
-    }
+    if (m.n > 0) this.capacity.measured(m.busy, m.n);
     t.since = performance.now();
     if (this.head < this.queue.length) this.schedule();
     else if (t.load === 0) this.stealSoon();
@@ -453,37 +439,8 @@ export class Scheduler {
     if (this.broken !== undefined) return;
     this.broken = error;
     this.ready.reject(error);
-    for (let i = this.head; i < this.queue.length; i++) {
-      const job = this.queue[i]!;
-      if (!job.done) this.settle(job, false, copy(error));
-    }
-    this.queue.length = 0;
-    this.head = 0;
-    for (const t of this.threads) {
-      t.gone = true;
-      for (let slot = 0; slot < MAX_SLOTS && t.load > 0; slot++) {
-        const job = t.take(slot);
-        if (job !== undefined) this.settle(job, false, copy(error));
-      }
-      void t.worker.terminate();
-    }
+    this.dropAll(() => copy(error));
   }
-}
-
-/**
- * The load up to which to fill `open` (sorted by load, ascending) so that
- * `queued` jobs are spread evenly over the least loaded threads, never above
- * `cap`.
- */
-function fillLevel(open: Thread[], queued: number, cap: number): number {
-  let sum = 0;
-  for (let k = 0; k < open.length; k++) {
-    sum += open[k]!.load;
-    const next = k + 1 < open.length ? open[k + 1]!.load : cap;
-    const level = Math.ceil((queued + sum) / (k + 1));
-    if (level <= next) return Math.min(cap, level);
-  }
-  return cap;
 }
 
 /** A fresh error per caller, so that one caller's `suppressed` never shows up in another's. */
