@@ -55,7 +55,15 @@ class JobFailed extends Error {
 /**
  * exec runs `words` (a command, optionally followed by `:::` and its
  * arguments; else one argument per line of stdin) once per argument and
- * resolves with the exit code: the number of failed jobs, capped at 101.
+ * resolves with the exit code: the number of failed jobs, capped at 101
+ * (130/143 after SIGINT/SIGTERM, 141 when stdout closed). The first failure
+ * stops the other jobs unless `keepGoing`.
+ *
+ * @throws UsageError for bad arguments or an unwritable joblog.
+ * @example
+ * ```ts
+ * const code = await exec(['gzip', '-k', '{}', ':::', 'a.log', 'b.log'], { jobs: 2 })
+ * ```
  */
 export async function exec(words: string[], options: ExecOptions): Promise<number> {
   const sep = words.indexOf(':::');

@@ -73,7 +73,15 @@ class JsonLines implements AsyncIterator<unknown> {
 /**
  * run feeds every JSON line of the input to the task `target` names
  * (`./tasks.js#resize`) and writes one JSON result per line; resolves with
- * the exit code, the number of failed tasks capped at 101.
+ * the exit code, the number of failed tasks capped at 101 (130/143 after
+ * SIGINT/SIGTERM, 141 when stdout closed). The first failure stops the run
+ * unless `keepGoing`.
+ *
+ * @throws UsageError for a missing module or export, an unreadable input, or an unreachable Redis.
+ * @example
+ * ```ts
+ * const code = await run('./tasks.js#resize', { input: 'inputs.jsonl', jobs: 16 })
+ * ```
  */
 export async function run(target: string, options: RunOptions): Promise<number> {
   const spec = parseSpec(target);

@@ -21,6 +21,12 @@ export interface WorkerOptions {
  * `queue` and resolves with exit code 0 once a SIGTERM or SIGINT has made it
  * stop taking jobs and finish the active ones, handing back to the queue
  * those still running after `grace` ms.
+ *
+ * @throws UsageError for a missing module, a bad URL or an unreachable Redis.
+ * @example
+ * ```ts
+ * await worker('./tasks.js', { redis: 'redis://127.0.0.1:6379', queue: 'images', concurrency: 8 })
+ * ```
  */
 export async function worker(module: string, options: WorkerOptions): Promise<number> {
   const spec = parseSpec(module);
