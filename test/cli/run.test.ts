@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -132,6 +134,50 @@ describe('run', () => {
     assert.match(root.traceId, /^[0-9a-f]{32}$/);
     for (const s of spans) assert.equal(s.traceId, root.traceId);
     assert.ok(spans.length > 1, "fanout's own spans were not recorded");
+  });
+
+  it('sends the spans to the collector the OTEL_* variables name', async () => {
+    const requests: { url: string; headers: Record<string, unknown>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (s: string) => (body += s));
+      req.on('end', () => {
+        requests.push({ url: req.url ?? '', headers: req.headers, body });
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const r = await fanout(['run', `${TASKS}#double`], {
+        input: '{"x":1}\n',
+        env: {
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}/`,
+          OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=s%20ecret',
+          OTEL_SERVICE_NAME: 'cli-test',
+        },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(requests.length >= 1, 'nothing reached the collector');
+      assert.equal(requests[0]!.url, '/v1/traces');
+      assert.equal(requests[0]!.headers['x-api-key'], 's ecret');
+      const batches = requests.map((q) => JSON.parse(q.body).resourceSpans[0]);
+      const service = batches[0].resource.attributes.find(
+        (a: { key: string }) => a.key === 'service.name',
+      );
+      assert.deepEqual(service.value, { stringValue: 'cli-test' });
+      const spans = batches.flatMap((b) =>
+        b.scopeSpans.flatMap((s: { spans: unknown[] }) => s.spans),
+      );
+      const root = spans.find((s: { name: string }) => s.name === 'fanout run');
+      assert.ok(root, 'no root span');
+      assert.match(root.traceId, /^[0-9a-f]{32}$/);
+      assert.equal(root.kind, 1);
+      assert.match(root.startTimeUnixNano, /^\d{19}$/);
+    } finally {
+      server.close();
+    }
   });
 
   it('explains a missing module, a missing export and a bad spec', async () => {

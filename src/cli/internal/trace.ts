@@ -1,11 +1,13 @@
-// `--trace FILE`: registers an OpenTelemetry SDK for this run, so the spans
-// fanout makes (a span per call and per task attempt, in src/tracing) and
-// the command's own root span are written to FILE, one JSON object a line.
-// The SDK is loaded only when the flag is given.
+// `--trace FILE` and the OTEL_EXPORTER_OTLP_* variables: registers an
+// OpenTelemetry SDK for this run, so the spans fanout makes (a span per call
+// and per task attempt, in src/tracing) and the command's own root span are
+// written to FILE, one JSON object a line, and/or sent to a collector. The
+// SDK is loaded only then.
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { otel } from '../../tracing/api.ts';
+import { OtlpJsonExporter, otlpEndpoint } from './otlp.ts';
 import { UsageError } from './usage.ts';
 
 /** A registered tracer: `span` runs the command inside its root span. */
@@ -16,9 +18,13 @@ export interface Tracing {
 
 const NONE: Tracing = { span: (_name, fn) => fn(), shutdown: async () => {} };
 
-/** Sets up tracing to `file`, or nothing when `file` is undefined. */
+/**
+ * Sets up tracing to `file` and to the collector the OTEL_* variables name
+ * (see otlp.ts), or nothing when neither is asked for.
+ */
 export async function startTracing(file: string | undefined): Promise<Tracing> {
-  if (file === undefined) return NONE;
+  const endpoint = otlpEndpoint();
+  if (file === undefined && endpoint === undefined) return NONE;
   const api = otel;
   let sdk: typeof import('@opentelemetry/sdk-trace-base');
   let hooks: typeof import('@opentelemetry/context-async-hooks');
@@ -29,20 +35,30 @@ export async function startTracing(file: string | undefined): Promise<Tracing> {
     hooks = await import('@opentelemetry/context-async-hooks');
     core = await import('@opentelemetry/core');
   } catch (err) {
-    throw new UsageError(
-      `--trace needs the OpenTelemetry SDK, which is not installed (${(err as Error).message})`,
-      'install it: npm install @opentelemetry/api @opentelemetry/sdk-trace-base @opentelemetry/context-async-hooks',
-    );
+    const why = `the OpenTelemetry SDK is not installed (${(err as Error).message})`;
+    const install =
+      'npm install @opentelemetry/api @opentelemetry/sdk-trace-base @opentelemetry/context-async-hooks';
+    // Variables set for other programs must not stop this one: say it and run untraced.
+    if (file === undefined) {
+      process.stderr.write(`fanout: not sending spans to ${endpoint}: ${why}; ${install}\n`);
+      return NONE;
+    }
+    throw new UsageError(`--trace needs the OpenTelemetry SDK: ${why}`, install);
   }
-  try {
-    writeFileSync(file, '');
-  } catch (err) {
-    throw new UsageError(`cannot write the trace file: ${(err as Error).message}`);
+  const exporters: SpanExporter[] = [];
+  if (file !== undefined) {
+    try {
+      writeFileSync(file, '');
+    } catch (err) {
+      throw new UsageError(`cannot write the trace file: ${(err as Error).message}`);
+    }
+    exporters.push(new FileExporter(file));
   }
+  if (endpoint !== undefined) exporters.push(new OtlpJsonExporter(endpoint));
   const provider = new sdk.BasicTracerProvider({
-    spanProcessors: [
-      new sdk.BatchSpanProcessor(new FileExporter(file), { scheduledDelayMillis: 500 }),
-    ],
+    spanProcessors: exporters.map(
+      (e) => new sdk.BatchSpanProcessor(e, { scheduledDelayMillis: 500 }),
+    ),
   });
   api.context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
   api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
@@ -63,7 +79,8 @@ export async function startTracing(file: string | undefined): Promise<Tracing> {
       });
     },
     async shutdown() {
-      await provider.shutdown();
+      // An exporter that failed has said so on stderr; the run's outcome stands.
+      await provider.shutdown().catch(() => {});
     },
   };
 }
