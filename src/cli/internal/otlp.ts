@@ -122,6 +122,8 @@ export class OtlpJsonExporter implements SpanExporter {
       method: 'POST',
       headers: this.headers,
       body: JSON.stringify(body),
+      // A collector that never answers must not hold the command at exit.
+      signal: AbortSignal.timeout(10_000),
     })
       .then(async (res) => {
         await res.arrayBuffer();
