@@ -91,6 +91,30 @@ describe('worker', () => {
     assert.equal(r.stdout, '42\n');
   });
 
+  it('hands an active job back to the queue when --grace runs out', async () => {
+    const queue = `q${queues++}`;
+    const first = await startWorker(queue, ['--grace', '200ms']);
+    const file = join(dir, 'patient');
+    const caller = fanout(['run', `${TASKS}#patient`, ...redisArgs(queue)], {
+      input: `${JSON.stringify({ x: 21, delay: 1500, file })}\n`,
+    });
+    assert.ok(await eventually(() => existsSync(file), 30_000), 'the job never started');
+    rmSync(file);
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exit, 0);
+    // Another worker takes the job that came back, and the caller gets its one result.
+    const second = await startWorker(queue);
+    try {
+      const r = await caller;
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '42\n');
+      assert.ok(existsSync(file), 'the second worker did not run the job');
+    } finally {
+      second.child.kill('SIGTERM');
+      assert.equal(await second.exit, 0);
+    }
+  });
+
   it('says what is wrong with its module or its Redis', async () => {
     const missing = await fanout(['worker', './no-such-tasks.js', ...redisArgs('x')]);
     assert.equal(missing.code, 255);
