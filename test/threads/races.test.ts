@@ -8,13 +8,8 @@ import { type ThreadPool, threadPool } from '../../src/threads/index.ts';
 const tasks = new URL('../fixtures/threads-tasks.ts', import.meta.url);
 
 type Kind = 'inc' | 'incLater' | 'spin' | 'spinUntilAborted';
-interface Op {
-  kind: Kind;
-  x: number;
-  signal: number; // which controller, or -1 for none
-  pause: boolean; // let the event loop run before the next op
-}
-
+// One task to hand over: which export, its input, which of the controllers
+// gives its signal (-1: none), and whether to let the event loop run after.
 const op = fc.record({
   kind: fc.constantFrom<Kind>('inc', 'incLater', 'spin', 'spinUntilAborted'),
   x: fc.integer({ min: 0, max: 15 }), // spin: ms of CPU, long enough at times for work to move
@@ -61,7 +56,9 @@ describe('threadPool under random cancellation', () => {
             }
             if (o.pause) await delay(1);
           }
-          controllers.forEach((c, i) => c.abort(reasons[i]));
+          controllers.forEach((c, i) => {
+            c.abort(reasons[i]);
+          });
           await Promise.all(settled);
           for (const c of controllers) {
             assert.equal(getEventListeners(c.signal, 'abort').length, 0);
