@@ -9,7 +9,7 @@
 //   node --import tsx bench/bullmq.ts               # the whole table (skips without Redis)
 //   node --import tsx bench/bullmq.ts tiny          # one case: tiny, 2ms or cancel
 //
-// BENCH_REDIS (default redis://127.0.0.1:6379), BENCH_RUNS (default 5 pairs of
+// BENCH_REDIS (default redis://127.0.0.1:6379), BENCH_RUNS (default 7 pairs of
 // runs, plain then fanout, after a warm-up of each; the medians count).
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -24,9 +24,9 @@ import { caseArg, fmt, isolated, peakRssMb, report, table } from './lib.ts';
 const connection = connectionFromUrl(process.env.BENCH_REDIS ?? 'redis://127.0.0.1:6379');
 // bullmq types ioredis options on its own; the object is the same.
 const plain = connection as unknown as ConnectionOptions;
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 7);
 const WORKER_CONCURRENCY = 50;
-const WINDOW = 1000;
+const WINDOW = Number(process.env.BENCH_WINDOW ?? 1000);
 const work = {
   tiny: { n: 10_000, ms: 0 },
   '2ms': { n: 1_000, ms: 2 },
@@ -218,7 +218,8 @@ async function throughput(kind: Work): Promise<void> {
       case: kind,
       fanoutNsPerTask: median(fanoutNs) / n,
       plainNsPerTask: median(plainNs) / n,
-      ratio: median(fanoutNs.map((ns, i) => plainNs[i]! / ns)),
+      ratio: median(plainNs) / median(fanoutNs),
+      pairRatio: median(fanoutNs.map((ns, i) => plainNs[i]! / ns)),
       rssMb: peakRssMb(),
     });
   } finally {
@@ -304,6 +305,7 @@ if (arg === 'worker-plain') {
       fanoutNsPerTask: number;
       plainNsPerTask: number;
       ratio: number;
+      pairRatio: number;
       rssMb: number;
     }>(`${here}bullmq.ts`, [kind]);
     const { n } = work[kind];
@@ -312,6 +314,7 @@ if (arg === 'worker-plain') {
       fmt(1e9 / r.plainNsPerTask),
       fmt(1e9 / r.fanoutNsPerTask),
       fmt(r.ratio, 2),
+      fmt(r.pairRatio, 2),
       fmt(r.rssMb),
     ]);
   }
@@ -321,7 +324,8 @@ if (arg === 'worker-plain') {
         'work',
         'plain BullMQ tasks/s',
         'fanout/bullmq tasks/s',
-        'throughput ratio (median of pairs)',
+        'fanout ÷ plain (medians)',
+        'fanout ÷ plain (median of pairs)',
         'caller peak RSS MB (both)',
       ],
       rows,

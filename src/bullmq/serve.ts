@@ -259,7 +259,7 @@ class Server implements TaskServer {
       throw new UnrecoverableError('dropped: the caller is gone');
     }
     const key = caller.key;
-    if (this.cancelled.has(`${d.c}/${d.g}`)) {
+    if (this.cancelled.size > 0 && this.cancelled.has(`${d.c}/${d.g}`)) {
       const reason = new CancelledError('cancelled by the caller');
       return this.fail(key, id, reason, true);
     }
@@ -295,7 +295,9 @@ class Server implements TaskServer {
     const ctx = new RemoteContext(controller.signal, d.x, job.attemptsMade + 1, d.k ?? id);
     let value: unknown;
     try {
-      value = await withTraceContext(d.t, () => fn(input, ctx));
+      value = await (d.t === undefined
+        ? fn(input, ctx)
+        : withTraceContext(d.t, () => fn(input, ctx)));
     } catch (err) {
       if (active.handBack) {
         await job.moveToWait(token);
