@@ -391,7 +391,10 @@ class Executor implements BullmqExecutor {
         this.lastId = entries[entries.length - 1]![0];
         // Read entries are of no more use; keep the stream short.
         reader.xtrim(key, 'MINID', this.lastId).catch(this.onError);
-        for (const [, fields] of entries) this.deliver(fields[1]!);
+        // A worker sends the results of one tick as one entry: m, result, m, result...
+        for (const [, fields] of entries) {
+          for (let i = 1; i < fields.length; i += 2) this.deliver(fields[i]!);
+        }
       }
     } catch (err) {
       if (this.reader === reader && reader.status !== 'end') this.onError(err);

@@ -4,7 +4,7 @@
 //
 // Each result is added to its caller's results stream before the job is
 // marked finished. The add is sent, not awaited: it goes down the same
-// connection as BullMQ's moveToFinished that follows, so Redis runs it
+// connection as BullMQ's moveToFinished, sent later, so Redis runs it
 // first, and a worker that dies in between leaves a stalled job that
 // another worker runs again (the caller drops the second result).
 
@@ -51,13 +51,38 @@ export interface RemoteTaskContext extends TaskContext {
   readonly key: string;
 }
 
-class RemoteContext implements RemoteTaskContext {
+/**
+ * A running job: its task's context, and what cancels it. The
+ * AbortController is made only when the task reads `signal` (an
+ * AbortSignal costs microseconds, and many tasks never look).
+ */
+class Running implements RemoteTaskContext {
+  handBack = false;
+  aborted = false;
+  private reason: unknown;
+  private controller: AbortController | undefined;
   constructor(
-    readonly signal: AbortSignal,
+    readonly caller: string,
+    readonly group: number,
     readonly index: number,
     readonly attempt: number,
     readonly key: string,
   ) {}
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /** Options of {@link serveTasks}. */
@@ -163,16 +188,6 @@ export async function serveTasks(options: ServeTasksOptions): Promise<TaskServer
   return server;
 }
 
-/** A running job, for cancellation. */
-class Active {
-  handBack = false;
-  constructor(
-    readonly controller: AbortController,
-    readonly caller: string,
-    readonly group: number,
-  ) {}
-}
-
 /** What this worker knows about one caller. */
 class Caller {
   /** When its heartbeat was last seen (0: never). */
@@ -190,9 +205,11 @@ class Server implements TaskServer {
   private readonly sub: Redis;
   private worker!: Worker;
   private readonly base: string;
-  private readonly active = new Map<string, Active>();
+  private readonly active = new Map<string, Running>();
   private readonly callers = new Map<string, Caller>();
   private readonly cancelled = new Map<string, number>();
+  private readonly reports = new Map<string, string[]>();
+  private flushing = false;
   private readonly maxPayload: number;
   private readonly maxRedeliveries: number;
   private readonly interval: number;
@@ -289,21 +306,19 @@ class Server implements TaskServer {
         false,
       );
     }
-    const controller = new AbortController();
-    const active = new Active(controller, d.c, d.g);
+    const active = new Running(d.c, d.g, d.x, job.attemptsMade + 1, d.k ?? id);
     this.active.set(id, active);
-    const ctx = new RemoteContext(controller.signal, d.x, job.attemptsMade + 1, d.k ?? id);
     let value: unknown;
     try {
       value = await (d.t === undefined
-        ? fn(input, ctx)
-        : withTraceContext(d.t, () => fn(input, ctx)));
+        ? fn(input, active)
+        : withTraceContext(d.t, () => fn(input, active)));
     } catch (err) {
       if (active.handBack) {
         await job.moveToWait(token);
         throw new WaitingError();
       }
-      const cancelled = controller.signal.aborted;
+      const cancelled = active.aborted;
       if (!cancelled && job.attemptsMade + 1 < (job.opts.attempts ?? 1)) {
         // BullMQ tries again after the backoff, on any worker.
         throw err instanceof Error ? err : new Error(String(err));
@@ -327,10 +342,30 @@ class Server implements TaskServer {
     throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
   }
 
-  /** Adds to the caller's stream only if it still exists: a gone caller gets nothing. */
+  /**
+   * Queues a result for the caller's stream. The results of one tick go as
+   * one XADD per caller, sent before any of their jobs' moveToFinished:
+   * BullMQ sends that only after the processor's promise settles, which
+   * is microtasks after this one, queued later than the flush.
+   */
   private report(key: string, message: string): void {
-    this.client.xadd(key, 'NOMKSTREAM', '*', 'm', message).catch(this.onError);
+    const batch = this.reports.get(key);
+    if (batch === undefined) this.reports.set(key, ['m', message]);
+    else batch.push('m', message);
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(this.flushReports);
+    }
   }
+
+  /** Adds to each stream only if it still exists: a gone caller gets nothing. */
+  private readonly flushReports = (): void => {
+    this.flushing = false;
+    for (const [key, fields] of this.reports) {
+      this.client.xadd(key, 'NOMKSTREAM', '*', ...fields).catch(this.onError);
+    }
+    this.reports.clear();
+  };
 
   private caller(id: string): Caller {
     let c = this.callers.get(id);
@@ -365,7 +400,7 @@ class Server implements TaskServer {
     const group = Number(message.slice(slash + 1));
     for (const a of this.active.values()) {
       if (a.group === group && a.caller === caller) {
-        a.controller.abort(new CancelledError('cancelled by the caller'));
+        a.abort(new CancelledError('cancelled by the caller'));
       }
     }
   };
@@ -393,7 +428,7 @@ class Server implements TaskServer {
       this.check(id, this.caller(id)).then((alive) => {
         if (alive) return;
         for (const a of this.active.values()) {
-          if (a.caller === id) a.controller.abort(new CancelledError('the caller is gone'));
+          if (a.caller === id) a.abort(new CancelledError('the caller is gone'));
         }
       }, this.onError);
     }
@@ -427,9 +462,7 @@ class Server implements TaskServer {
   private handBack(): void {
     for (const a of this.active.values()) {
       a.handBack = true;
-      a.controller.abort(
-        new CancelledError('the worker is closing; the job goes back to the queue'),
-      );
+      a.abort(new CancelledError('the worker is closing; the job goes back to the queue'));
     }
   }
 
