@@ -52,11 +52,11 @@ export interface RemoteTaskContext extends TaskContext {
 }
 
 /**
- * A running job: its task's context, and what cancels it. The
- * AbortController is made only when the task reads `signal` (an
- * AbortSignal costs microseconds, and many tasks never look).
+ * A running job and what cancels it. The AbortController is made only when
+ * the task reads `ctx.signal` (an AbortSignal costs microseconds, and many
+ * tasks never look).
  */
-class Running implements RemoteTaskContext {
+class Running {
   handBack = false;
   aborted = false;
   private reason: unknown;
@@ -64,9 +64,6 @@ class Running implements RemoteTaskContext {
   constructor(
     readonly caller: string,
     readonly group: number,
-    readonly index: number,
-    readonly attempt: number,
-    readonly key: string,
   ) {}
 
   get signal(): AbortSignal {
@@ -82,6 +79,23 @@ class Running implements RemoteTaskContext {
     this.aborted = true;
     this.reason = reason;
     this.controller?.abort(reason);
+  }
+}
+
+/** What the task sees; the job's state stays out of its reach. */
+class RemoteContext implements RemoteTaskContext {
+  readonly #job: Running;
+  constructor(
+    job: Running,
+    readonly index: number,
+    readonly attempt: number,
+    readonly key: string,
+  ) {
+    this.#job = job;
+  }
+
+  get signal(): AbortSignal {
+    return this.#job.signal;
   }
 }
 
@@ -306,13 +320,14 @@ class Server implements TaskServer {
         false,
       );
     }
-    const active = new Running(d.c, d.g, d.x, job.attemptsMade + 1, d.k ?? id);
+    const active = new Running(d.c, d.g);
+    const ctx = new RemoteContext(active, d.x, job.attemptsMade + 1, d.k ?? id);
     this.active.set(id, active);
     let value: unknown;
     try {
       value = await (d.t === undefined
-        ? fn(input, active)
-        : withTraceContext(d.t, () => fn(input, active)));
+        ? fn(input, ctx)
+        : withTraceContext(d.t, () => fn(input, ctx)));
     } catch (err) {
       if (active.handBack) {
         await job.moveToWait(token);
