@@ -7,6 +7,8 @@ import {
   CancelledError,
   FanoutError,
   fanOut,
+  Group,
+  pipeline,
   RemoteTaskError,
   SerializationError,
   TaskModuleError,
@@ -281,6 +283,21 @@ describe('bullmqExecutor', () => {
     } finally {
       await stalling.close();
     }
+  });
+
+  it('works as a Group task and as a pipeline stage', async () => {
+    const double = cluster.task<number, number>('double');
+    const group = new Group({ limit: 4 });
+    const out: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await group.go(async (signal) => {
+        out[i] = await double(i, { signal, index: i, attempt: 1 });
+      });
+    }
+    await group.wait();
+    assert.deepEqual(out, [0, 2, 4, 6, 8, 10, 12, 14]);
+    const piped = await pipeline([1, 2, 3, 4]).map(double, { concurrency: 2 }).toArray();
+    assert.deepEqual(piped, [2, 4, 6, 8]);
   });
 
   it('leaves no keys of its own once a call settles', async () => {
