@@ -1,7 +1,7 @@
 // How callers and workers reach Redis: ioredis options, and a helper that
 // turns the `redis://` URL a command line takes into them.
 
-import type { RedisOptions } from 'ioredis';
+import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 
 /**
  * ConnectionOptions are ioredis options, passed through as they are: host,
@@ -9,6 +9,24 @@ import type { RedisOptions } from 'ioredis';
  * Use {@link connectionFromUrl} to build them from a URL.
  */
 export type ConnectionOptions = RedisOptions;
+
+/**
+ * ClusterConnection reaches a Redis Cluster: `nodes` are startup nodes
+ * (`'host:port'`, a port, or `{ host, port }`) and `options` are ioredis
+ * Cluster options, with per-node settings such as `password` or `tls` under
+ * `options.redisOptions`. Put a hash tag in the prefix (`'{jobs}'`) so that
+ * each queue's keys share one slot, as BullMQ requires on a cluster.
+ *
+ * @example
+ * ```ts
+ * const connection = { nodes: ['10.0.0.1:6379', '10.0.0.2:6379'], options: { redisOptions: { password } } }
+ * const cluster = bullmqExecutor({ connection, queue: 'images', prefix: '{images}' })
+ * ```
+ */
+export interface ClusterConnection {
+  nodes: ClusterNode[];
+  options?: ClusterOptions;
+}
 
 /**
  * connectionFromUrl turns a Redis URL into {@link ConnectionOptions}.

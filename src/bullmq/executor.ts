@@ -16,7 +16,6 @@
 // pub/sub message tells every worker to abort that group's active jobs.
 
 import { type JobsOptions, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { CancelledError, FanoutError } from '../errors.ts';
 import { listen, noop } from '../internal/abort.ts';
 import {
@@ -27,7 +26,7 @@ import {
 } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
 import { injectTraceContext } from '../tracing/propagation.ts';
-import type { ConnectionOptions } from './connection.ts';
+import type { ClusterConnection, ConnectionOptions } from './connection.ts';
 import { DEFAULT_MAX_PAYLOAD, decodeError, encode } from './internal/codec.ts';
 import { randomId } from './internal/id.ts';
 import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
@@ -40,11 +39,12 @@ import {
   checkRetry,
 } from './internal/options.ts';
 import { cancelMessage, type JobData, type ResultMessage } from './internal/protocol.ts';
+import { type Client, createClient } from './internal/redis.ts';
 
 /** Options of {@link bullmqExecutor}. */
 export interface BullmqExecutorOptions {
-  /** ioredis options: host, port, username, password, db, tls... (see connectionFromUrl). */
-  connection: ConnectionOptions;
+  /** ioredis options (host, port, username, password, db, tls...; see connectionFromUrl), or a {@link ClusterConnection}. */
+  connection: ConnectionOptions | ClusterConnection;
   /** The BullMQ queue the workers serve (no ':'). */
   queue: string;
   /** The key prefix, as given to serveTasks (default `'fanout'`). */
@@ -182,11 +182,11 @@ const READ_BATCH = 1000;
 class Executor implements BullmqExecutor {
   readonly queue: string;
   private readonly bull: Queue;
-  private readonly cmd: Redis;
-  private reader: Redis | undefined;
+  private readonly cmd: Client;
+  private reader: Client | undefined;
   private readonly base: string;
   private readonly channel: string;
-  private readonly connection: ConnectionOptions;
+  private readonly connection: ConnectionOptions | ClusterConnection;
   private readonly ttl: number;
   private readonly maxPayload: number;
   private readonly onError: (error: unknown) => void;
@@ -221,7 +221,7 @@ class Executor implements BullmqExecutor {
     this.defaults = jobOptions(options.attempts, options.backoff);
     this.unsignalled = new Group(0, undefined);
     this.rotate();
-    this.cmd = new Redis(options.connection);
+    this.cmd = createClient(options.connection, false);
     this.cmd.on('error', this.onError);
     this.bull = new Queue(options.queue, {
       connection: this.cmd,
@@ -408,8 +408,8 @@ class Executor implements BullmqExecutor {
     if (this.pending.size > 0 && reader.status !== 'end') void this.read();
   }
 
-  private newReader(): Redis {
-    const reader = new Redis({ ...this.connection, maxRetriesPerRequest: null });
+  private newReader(): Client {
+    const reader = createClient(this.connection, true);
     reader.on('error', this.onError);
     return reader;
   }

@@ -1,7 +1,11 @@
 // The public API of `fanout/bullmq`, listed by name. It needs the optional
 // peers `bullmq` and `ioredis`; the package root never loads this file.
 
-export { type ConnectionOptions, connectionFromUrl } from './connection.ts';
+export {
+  type ClusterConnection,
+  type ConnectionOptions,
+  connectionFromUrl,
+} from './connection.ts';
 export {
   type BullmqExecutor,
   type BullmqExecutorOptions,

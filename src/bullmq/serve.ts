@@ -9,7 +9,6 @@
 // another worker runs again (the caller drops the second result).
 
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import {
   CancelledError,
   SerializationError,
@@ -19,7 +18,7 @@ import {
 import { checkObject, checkOptionalFunction } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
 import { withTraceContext } from '../tracing/propagation.ts';
-import type { ConnectionOptions } from './connection.ts';
+import type { ClusterConnection, ConnectionOptions } from './connection.ts';
 import { DEFAULT_MAX_PAYLOAD, encode, encodeError } from './internal/codec.ts';
 import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
 import { loadTasks, type ModuleTask, moduleUrl } from './internal/module.ts';
@@ -31,6 +30,7 @@ import {
   checkQueue,
 } from './internal/options.ts';
 import { errorMessage, type JobData, valueMessage } from './internal/protocol.ts';
+import { type Client, createClient } from './internal/redis.ts';
 
 /**
  * RemoteTaskContext is what a task running under {@link serveTasks}
@@ -103,8 +103,8 @@ class RemoteContext implements RemoteTaskContext {
 export interface ServeTasksOptions {
   /** The task module: a path (against the working directory), a `file:` URL string or a URL. */
   module: string | URL;
-  /** ioredis options: host, port, username, password, db, tls... (see connectionFromUrl). */
-  connection: ConnectionOptions;
+  /** ioredis options (host, port, username, password, db, tls...; see connectionFromUrl), or a {@link ClusterConnection}. */
+  connection: ConnectionOptions | ClusterConnection;
   /** The BullMQ queue to take jobs from (no ':'). */
   queue: string;
   /** Jobs run at once in this process (default 1). */
@@ -215,8 +215,8 @@ const FORGET_CANCELLED = 60_000;
 class Server implements TaskServer {
   readonly queue: string;
   readonly tasks: readonly string[];
-  private readonly client: Redis;
-  private readonly sub: Redis;
+  private readonly client: Client;
+  private readonly sub: Client;
   private worker!: Worker;
   private readonly base: string;
   private readonly active = new Map<string, Running>();
@@ -244,10 +244,7 @@ class Server implements TaskServer {
     this.interval = options.livenessInterval ?? 1_000;
     this.onError = options.onError ?? ((err) => console.error('fanout/bullmq worker:', err));
     // BullMQ requires workers' connections to retry commands forever.
-    this.client = new Redis({
-      ...options.connection,
-      maxRetriesPerRequest: null,
-    });
+    this.client = createClient(options.connection, true);
     this.client.on('error', this.onError);
     this.sub = this.client.duplicate();
     this.sub.on('error', this.onError);
