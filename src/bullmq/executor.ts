@@ -18,6 +18,7 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import { CancelledError, FanoutError } from '../errors.ts';
 import { listen, noop } from '../internal/abort.ts';
+import { decode as decodeError } from '../internal/error-codec.ts';
 import {
   checkFunction,
   checkObject,
@@ -27,7 +28,7 @@ import {
 import type { TaskContext } from '../task.ts';
 import { injectTraceContext } from '../tracing/propagation.ts';
 import type { ClusterConnection, ConnectionOptions } from './connection.ts';
-import { DEFAULT_MAX_PAYLOAD, decodeError, encode } from './internal/codec.ts';
+import { DEFAULT_MAX_PAYLOAD, encode } from './internal/codec.ts';
 import { randomId } from './internal/id.ts';
 import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
 import {

@@ -15,11 +15,12 @@ import {
   TaskModuleError,
   WorkerExitedError,
 } from '../errors.ts';
+import { encode as encodeError } from '../internal/error-codec.ts';
 import { checkObject, checkOptionalFunction } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
 import { withTraceContext } from '../tracing/propagation.ts';
 import type { ClusterConnection, ConnectionOptions } from './connection.ts';
-import { DEFAULT_MAX_PAYLOAD, encode, encodeError } from './internal/codec.ts';
+import { DEFAULT_MAX_PAYLOAD, encode } from './internal/codec.ts';
 import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
 import { loadTasks, type ModuleTask, moduleUrl } from './internal/module.ts';
 import {
@@ -350,7 +351,7 @@ class Server implements TaskServer {
 
   /** Tells the caller, then fails the job for BullMQ without another attempt. */
   private fail(key: string, id: string, error: unknown, cancelled: boolean): never {
-    this.report(key, errorMessage(id, encodeError(error), cancelled));
+    this.report(key, errorMessage(id, encodeError(error, true), cancelled));
     throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
   }
 
@@ -422,7 +423,10 @@ class Server implements TaskServer {
     const d = job?.data as JobData | undefined;
     if (!job?.deferredFailure || typeof d?.c !== 'string') return;
     const error = new WorkerExitedError(`the job failed: ${job.deferredFailure}`);
-    this.report(this.caller(d.c).key, errorMessage(job.id as string, encodeError(error), false));
+    this.report(
+      this.caller(d.c).key,
+      errorMessage(job.id as string, encodeError(error, true), false),
+    );
   };
 
   /** Aborts the jobs of callers that died, and forgets old cancellations. */

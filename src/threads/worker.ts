@@ -3,8 +3,8 @@
 // back in batches. Not part of the public API.
 
 import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
+import { decode, type Encoded, encode, encodeUncloneable } from '../internal/error-codec.ts';
 import type { TraceCarrier } from '../tracing/propagation.ts';
-import { decode, type Encoded, encode, encodeUncloneable } from './internal/error-codec.ts';
 import {
   ABORT,
   ABORTED,

@@ -1,8 +1,8 @@
 // The messages between callers and workers: what a job carries and what a
 // worker sends back. Short field names: they are paid for once per task.
 
+import type { Encoded } from '../../internal/error-codec.ts';
 import type { TraceCarrier } from '../../tracing/propagation.ts';
-import type { ErrorEnvelope } from './codec.ts';
 
 /** A job's data. The job's name is the task's name. */
 export interface JobData {
@@ -29,7 +29,7 @@ export interface ResultMessage {
   /** The output. */
   v?: unknown;
   /** The error. */
-  e?: ErrorEnvelope;
+  e?: Encoded;
   /** 1 when the task ended because its caller cancelled it. */
   x?: 1;
 }
@@ -40,7 +40,7 @@ export function valueMessage(jobId: string, json: string | undefined): string {
   return json === undefined ? `{"j":${id}}` : `{"j":${id},"v":${json}}`;
 }
 
-export function errorMessage(jobId: string, error: ErrorEnvelope, cancelled: boolean): string {
+export function errorMessage(jobId: string, error: Encoded, cancelled: boolean): string {
   const m: ResultMessage = { j: jobId, e: error };
   if (cancelled) m.x = 1;
   return JSON.stringify(m);

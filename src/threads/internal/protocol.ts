@@ -2,8 +2,8 @@
 // arrays rather than arrays of objects: the structured clone of a few
 // primitives per task is what a tiny task costs, so every field counts.
 
+import type { Encoded } from '../../internal/error-codec.ts';
 import type { TraceCarrier } from '../../tracing/propagation.ts';
-import type { Encoded } from './error-codec.ts';
 
 /** Pool to worker: run tasks. */
 export const RUN = 0;

@@ -10,12 +10,12 @@ import {
 } from '../../errors.ts';
 import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
+import { decode, encode } from '../../internal/error-codec.ts';
 import type { TaskContext } from '../../task.ts';
 import { otel } from '../../tracing/api.ts';
 import { injectTraceContext } from '../../tracing/propagation.ts';
 import { isTransfer } from '../transfer.ts';
 import { Capacity, fillLevel } from './capacity.ts';
-import { decode, encode } from './error-codec.ts';
 import { Job, Watch } from './job.ts';
 import {
   ABORT,
