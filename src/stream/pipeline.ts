@@ -1,3 +1,4 @@
+import { noop } from '../internal/abort.ts';
 import { compilePolicy } from '../internal/attempt.ts';
 import {
   checkBoolean,
@@ -376,8 +377,6 @@ export class Pipeline<T> implements AsyncIterable<T> {
     }
   }
 }
-
-function noop(): void {}
 
 /** Checks map-like arguments and returns what builds the stage's node for each run. */
 function compileMap<T, R>(

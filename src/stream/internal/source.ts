@@ -1,18 +1,17 @@
 // The first node of a run: reads an array, a sync iterable or an async
 // iterable (a Channel, a Node Readable, another pipeline) one item per pull.
 
-import { DONE, type Done, isThenable, Node, type Pulled, type Scope } from './node.ts';
+import { IteratorNode } from './iterator-node.ts';
+import { DONE, type Done, isThenable, type Pulled, type Scope } from './node.ts';
 
 export type Source<T> = Iterable<T> | AsyncIterable<T>;
 
-export class SourceNode<T> extends Node<T> {
+export class SourceNode<T> extends IteratorNode<T> {
   private array: ArrayLike<T> | undefined;
   private position = 0;
   private sync: Iterator<T> | undefined;
   private async: AsyncIterator<T> | undefined;
   private opened = false;
-  private ended = false;
-  private pending: Promise<T | Done> | undefined;
 
   constructor(
     scope: Scope,
@@ -45,17 +44,7 @@ export class SourceNode<T> extends Node<T> {
       }
       return this.settle(r.value);
     }
-    let next: Promise<IteratorResult<T>>;
-    try {
-      next = Promise.resolve(this.async!.next());
-    } catch (err) {
-      this.ended = true;
-      this.fail(err);
-      return DONE;
-    }
-    const p = next.then(this.onNext, this.onError);
-    this.pending = p;
-    return p;
+    return this.nextOf(this.async!);
   }
 
   private open(): boolean {
@@ -83,37 +72,14 @@ export class SourceNode<T> extends Node<T> {
     return Promise.resolve(value).then((v) => (this.stopped ? DONE : (v as T)), this.onError);
   }
 
-  private readonly onNext = (r: IteratorResult<T>): T | Done => {
-    this.pending = undefined;
-    if (r.done) {
-      this.ended = true;
-      return DONE;
-    }
-    return this.stopped ? DONE : r.value;
-  };
-
-  private readonly onError = (err: unknown): Done => {
-    this.pending = undefined;
-    this.ended = true;
-    this.fail(err);
-    return DONE;
-  };
-
   /**
    * Closes the source if it did not end: its `return()` (and so a
-   * generator's `finally`) runs. return() is called at once, so that a
-   * source able to withdraw a waiting next() (a Channel) stops waiting; an
-   * async generator queues it behind the running next(), which we wait for.
+   * generator's `finally`) runs.
    */
   protected override async idle(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    if (this.sync !== undefined) {
-      this.sync.return?.();
-    } else if (this.async?.return !== undefined) {
-      const closing = this.async.return();
-      await this.pending;
-      await closing;
-    }
+    if (this.sync !== undefined) this.sync.return?.();
+    else if (this.async !== undefined) await this.closeIterator(this.async);
   }
 }

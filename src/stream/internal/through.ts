@@ -4,14 +4,13 @@
 import { CancelledError } from '../../errors.ts';
 import { checkIterable } from '../../internal/validate.ts';
 import type { Stage } from '../pipeline.ts';
-import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
+import { IteratorNode } from './iterator-node.ts';
+import { DONE, type Done, type Node, type Pulled, type Scope } from './node.ts';
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
-export class ThroughNode<T, U> extends Node<U> {
+export class ThroughNode<T, U> extends IteratorNode<U> {
   private iterator: AsyncIterator<U> | undefined;
-  private ended = false;
-  private pending: Promise<U | Done> | undefined;
 
   constructor(
     scope: Scope,
@@ -23,9 +22,8 @@ export class ThroughNode<T, U> extends Node<U> {
 
   pull(): Pulled<U> {
     if (this.stopped || this.ended) return DONE;
-    let next: Promise<IteratorResult<U>>;
-    try {
-      if (this.iterator === undefined) {
+    if (this.iterator === undefined) {
+      try {
         const output = this.stage(new Input(this.upstream as Node<T>), this.signal);
         checkIterable('pipeline.through', 'the result of stage', output);
         // A stage may also return a plain iterable (an array, a sync generator).
@@ -33,41 +31,17 @@ export class ThroughNode<T, U> extends Node<U> {
           (output as AsyncIterable<U>)[Symbol.asyncIterator] ??
           (output as Iterable<U>)[Symbol.iterator];
         this.iterator = open.call(output) as AsyncIterator<U>;
+      } catch (err) {
+        return this.onError(err);
       }
-      next = Promise.resolve(this.iterator.next());
-    } catch (err) {
-      this.ended = true;
-      this.fail(err);
-      return DONE;
     }
-    const p = next.then(this.onNext, this.onError);
-    this.pending = p;
-    return p;
+    return this.nextOf(this.iterator);
   }
-
-  private readonly onNext = (r: IteratorResult<U>): U | Done => {
-    this.pending = undefined;
-    if (r.done) {
-      this.ended = true;
-      return DONE;
-    }
-    return this.stopped ? DONE : r.value;
-  };
-
-  private readonly onError = (err: unknown): Done => {
-    this.pending = undefined;
-    this.ended = true;
-    this.fail(err);
-    return DONE;
-  };
 
   /** Returns the stage's iterator (a generator runs its `finally`) and waits for it. */
   protected override async idle(): Promise<void> {
     if (this.ended || this.iterator === undefined) return;
-    this.ended = true;
-    const closing = this.iterator.return?.();
-    await this.pending;
-    await closing;
+    await this.closeIterator(this.iterator);
   }
 }
 
