@@ -2,7 +2,7 @@
 // iterable (a Channel, a Node Readable, another pipeline) one item per pull.
 
 import { IteratorNode } from './iterator-node.ts';
-import { DONE, type Done, isThenable, type Pulled, type Scope } from './node.ts';
+import { DONE, isThenable, type Pulled, type Scope } from './node.ts';
 
 export type Source<T> = Iterable<T> | AsyncIterable<T>;
 
