@@ -8,6 +8,7 @@ import type { TaskFn } from '../task.ts';
 import { isEcho, listen, noop } from './abort.ts';
 import { Context, type Policy, runAttempts } from './attempt.ts';
 import { type Deferred, deferred } from './deferred.ts';
+import { sizeOf } from './size.ts';
 import { attachSuppressed } from './suppressed.ts';
 
 type Source<T> =
@@ -378,11 +379,4 @@ function sourceOf<T>(tasks: Iterable<T> | AsyncIterable<T>): Source<T> {
   const sync = (tasks as Iterable<T>)[Symbol.iterator];
   if (typeof sync === 'function') return { kind: 'sync', iterator: sync.call(tasks) };
   return { kind: 'async', iterator: (tasks as AsyncIterable<T>)[Symbol.asyncIterator]() };
-}
-
-function sizeOf(tasks: unknown): number | undefined {
-  const t = tasks as { length?: unknown; size?: unknown };
-  if (typeof t.length === 'number') return t.length;
-  if (typeof t.size === 'number') return t.size;
-  return undefined;
 }

@@ -4,6 +4,7 @@
 
 import type { Attributes } from '@opentelemetry/api';
 import type { FanOutOptions } from '../fan-out.ts';
+import { sizeOf } from '../internal/size.ts';
 import type { TaskContext, TaskFn } from '../task.ts';
 import { openScope, type Scope } from './internal/scope.ts';
 
@@ -87,11 +88,4 @@ export class CallTrace {
       },
     );
   }
-}
-
-function sizeOf(tasks: unknown): number | undefined {
-  const t = tasks as { length?: unknown; size?: unknown };
-  if (typeof t.length === 'number') return t.length;
-  if (typeof t.size === 'number') return t.size;
-  return undefined;
 }
