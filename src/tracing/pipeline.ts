@@ -6,7 +6,7 @@
 
 import type { Context as OtelContext, Span } from '@opentelemetry/api';
 import type { TaskContext, TaskFn } from '../task.ts';
-import { otel } from './api.ts';
+import { otelApi } from './api.ts';
 import { instruments, tracer } from './internal/providers.ts';
 import { cancelled, markFailed, openScope, type Scope, tracingOn } from './internal/scope.ts';
 
@@ -43,7 +43,7 @@ export function tracePipeline(signal: AbortSignal | undefined): PipelineTrace | 
   const t = tracer();
   const metricsOn = instruments() !== undefined;
   if (t === undefined && !metricsOn) return undefined;
-  const api = otel!;
+  const api = otelApi()!;
   const active = api.context.active();
   let span: Span | undefined;
   if (t !== undefined) {

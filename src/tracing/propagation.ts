@@ -2,7 +2,7 @@
 // plain object of strings (W3C traceparent/tracestate with the usual SDK
 // setup), for the executors to put in their messages and jobs.
 
-import { otel } from './api.ts';
+import { otelApi } from './api.ts';
 
 /** A serialisable trace context: header names to values. */
 export type TraceCarrier = Record<string, string>;
@@ -12,6 +12,7 @@ export type TraceCarrier = Record<string, string>;
  * when there is nothing to carry (no API, no propagator, no active span).
  */
 export function injectTraceContext(): TraceCarrier | undefined {
+  const otel = otelApi();
   if (otel === undefined) return undefined;
   const carrier: TraceCarrier = {};
   otel.propagation.inject(otel.context.active(), carrier);
@@ -25,6 +26,7 @@ export function injectTraceContext(): TraceCarrier | undefined {
  * it just runs `fn`.
  */
 export function withTraceContext<R>(carrier: TraceCarrier | undefined, fn: () => R): R {
+  const otel = carrier === undefined ? undefined : otelApi();
   if (otel === undefined || carrier === undefined) return fn();
   const ctx = otel.propagation.extract(otel.context.active(), carrier);
   return otel.context.with(ctx, fn);

@@ -6,7 +6,7 @@
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { otel } from '../../tracing/api.ts';
+import { loadOtel } from '../../tracing/api.ts';
 import { OtlpJsonExporter, otlpEndpoint } from './otlp.ts';
 import { UsageError } from './usage.ts';
 
@@ -25,7 +25,7 @@ const NONE: Tracing = { span: (_name, fn) => fn(), shutdown: async () => {} };
 export async function startTracing(file: string | undefined): Promise<Tracing> {
   const endpoint = otlpEndpoint();
   if (file === undefined && endpoint === undefined) return NONE;
-  const api = otel;
+  const api = loadOtel();
   let sdk: typeof import('@opentelemetry/sdk-trace-base');
   let hooks: typeof import('@opentelemetry/context-async-hooks');
   let core: typeof import('@opentelemetry/core');

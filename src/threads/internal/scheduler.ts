@@ -12,7 +12,7 @@ import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
 import { decode, encode } from '../../internal/error-codec.ts';
 import type { TaskContext } from '../../task.ts';
-import { otel } from '../../tracing/api.ts';
+import { otelApi } from '../../tracing/api.ts';
 import { injectTraceContext } from '../../tracing/propagation.ts';
 import { isTransfer } from '../transfer.ts';
 import { Capacity, fillLevel } from './capacity.ts';
@@ -166,7 +166,7 @@ export class Scheduler {
    * than per task, since each question goes through the API's globals.
    */
   private tracing(): boolean {
-    this.traced ??= otel !== undefined && otel.propagation.fields().length > 0;
+    this.traced ??= (otelApi()?.propagation.fields().length ?? 0) > 0;
     return this.traced;
   }
 

@@ -13,7 +13,7 @@ import type {
   TracerProvider,
   UpDownCounter,
 } from '@opentelemetry/api';
-import { otel } from '../api.ts';
+import { otelApi } from '../api.ts';
 
 /** The instrumentation scope name that fanout's spans and metrics carry. */
 export const SCOPE = 'fanout';
@@ -37,7 +37,7 @@ function scopeVersion(): string | undefined {
 let tracerProvider: TracerProvider | undefined;
 let cachedTracer: Tracer | undefined;
 // What the API's proxy provider delegates to until an SDK is registered.
-const NOOP_PROVIDER = otel && new otel.ProxyTracerProvider().getDelegate();
+let noopProvider: TracerProvider | undefined;
 
 /**
  * fanout's tracer from the global provider, or undefined without the API
@@ -45,9 +45,11 @@ const NOOP_PROVIDER = otel && new otel.ProxyTracerProvider().getDelegate();
  * than this check.
  */
 export function tracer(): Tracer | undefined {
+  const otel = otelApi();
   if (otel === undefined) return undefined;
+  noopProvider ??= new otel.ProxyTracerProvider().getDelegate();
   const provider = otel.trace.getTracerProvider();
-  if (provider instanceof otel.ProxyTracerProvider && provider.getDelegate() === NOOP_PROVIDER) {
+  if (provider instanceof otel.ProxyTracerProvider && provider.getDelegate() === noopProvider) {
     return undefined;
   }
   if (provider !== tracerProvider) {
@@ -76,7 +78,7 @@ let cachedInstruments: Instruments | undefined;
  * MeterProvider is registered (or the API predates metrics, before 1.3).
  */
 export function instruments(): Instruments | undefined {
-  const metrics = otel?.metrics;
+  const metrics = otelApi()?.metrics;
   if (metrics === undefined) return undefined;
   const provider = metrics.getMeterProvider();
   if (provider !== meterProvider) {
@@ -95,7 +97,7 @@ const SECONDS = [
 function create(meter: Meter): Instruments | undefined {
   // The API hands out a no-op meter until an SDK is registered; recording
   // into it would cost per task for nothing.
-  const noop = otel?.createNoopMeter?.();
+  const noop = otelApi()?.createNoopMeter?.();
   if (noop !== undefined && meter instanceof noop.constructor) return undefined;
   const count = (name: string, description: string) =>
     meter.createCounter(name, { description, unit: '{task}' });

@@ -16,7 +16,7 @@ import type {
 } from '@opentelemetry/api';
 import { CancelledError } from '../../errors.ts';
 import { isEcho } from '../../internal/abort.ts';
-import { type OtelApi, otel } from '../api.ts';
+import { type OtelApi, otelApi } from '../api.ts';
 import { instruments, tracer } from './providers.ts';
 import { TaskMetrics } from './task-metrics.ts';
 
@@ -44,7 +44,7 @@ export function switchTracing(on: boolean): void {
 
 /** Whether the hooks may record: switched on and the API is there. */
 export function tracingOn(): boolean {
-  return enabled && otel !== undefined;
+  return enabled && otelApi() !== undefined;
 }
 
 /** How a scope is opened: see {@link openScope}. */
@@ -72,8 +72,8 @@ export interface ScopeOptions {
  * MeterProvider is there.
  */
 export function openScope(options: ScopeOptions): Scope | undefined {
-  if (!enabled || otel === undefined) return undefined;
-  const api = otel;
+  const api = enabled ? otelApi() : undefined;
+  if (api === undefined) return undefined;
   const t = tracer();
   let span: Span | undefined;
   let active: OtelContext | undefined;
@@ -279,7 +279,7 @@ export class Scope {
 export function markFailed(span: Span, error: unknown): void {
   span.recordException(asException(error));
   span.setAttribute('error.type', errorType(error));
-  span.setStatus({ code: otel!.SpanStatusCode.ERROR, message: messageOf(error) });
+  span.setStatus({ code: otelApi()!.SpanStatusCode.ERROR, message: messageOf(error) });
 }
 
 /** Adds the cancellation event, with its reason, to `span`. */
