@@ -1,5 +1,5 @@
 import { CancelledError } from './errors.ts';
-import { isEcho, listen, noop } from './internal/abort.ts';
+import { isEcho, listen, noop, sharedController } from './internal/abort.ts';
 import { type Deferred, deferred } from './internal/deferred.ts';
 import { attachSuppressed } from './internal/suppressed.ts';
 import { checkFunction, checkLimit, checkObject, checkSignal } from './internal/validate.ts';
@@ -52,7 +52,7 @@ const RESOLVED = Promise.resolve();
 export class Group {
   /** Aborts on the first failure, when the parent signal aborts, or on dispose before `wait`. */
   readonly signal: AbortSignal;
-  readonly #controller = new AbortController();
+  readonly #controller = sharedController();
   readonly #parent: AbortSignal | undefined;
   readonly #limit: number;
   #unlisten = noop;

@@ -50,6 +50,28 @@ describe('fanOut', () => {
     assert.deepEqual(await fanOut(items.slice(0, 1_024), (x) => x), items.slice(0, 1_024));
   });
 
+  it('lets many running tasks listen to their shared signal without a leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      for (const timeout of [undefined, 10_000]) {
+        await fanOut(
+          Array.from({ length: 40 }, (_, i) => i),
+          (x, { signal }) => sleep(1, x, { signal }),
+          {
+            concurrency: 40,
+            timeout,
+          },
+        );
+      }
+      await tick();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('resolves an empty input with an empty array', async () => {
     assert.deepEqual(await fanOut([], () => 1), []);
     assert.deepEqual(await fanOut((async function* () {})(), () => 1), []);

@@ -214,6 +214,21 @@ describe('Group', () => {
     });
   });
 
+  it('lets many running functions listen to its signal without a leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const g = new Group();
+      for (let i = 0; i < 40; i++) await g.go((signal) => sleep(1, undefined, { signal }));
+      await g.wait();
+      await tick();
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
+  });
+
   it('rejects bad options and non-function tasks with errors that name them', () => {
     assert.throws(
       () => new Group({ limit: 0 }),

@@ -2,6 +2,8 @@
 // through listen(), so each call adds at most one listener and removes it on
 // every exit path.
 
+import { setMaxListeners } from 'node:events';
+
 /**
  * Calls `onAbort` once when `signal` aborts and returns a function that
  * removes the listener. No signal, no listener: the remover is a no-op.
@@ -14,6 +16,19 @@ export function listen(signal: AbortSignal | undefined, onAbort: () => void): ()
 }
 
 export function noop(): void {}
+
+/**
+ * An AbortController whose signal is shared by every task of a call: each
+ * running task may listen to it (a fetch, a timer, an attempt's own
+ * controller), so Node's leak warning at 11 listeners would fire for any
+ * concurrency above 10. The listeners go with their tasks, and the signal
+ * with its call, so there is no leak to warn about.
+ */
+export function sharedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 /**
  * Whether `err` only echoes the cancellation we caused with `reason`, rather

@@ -5,7 +5,7 @@
 import { AggregateTaskError, CancelledError } from '../errors.ts';
 import type { FanOutOptions, Progress } from '../fan-out.ts';
 import type { TaskFn } from '../task.ts';
-import { isEcho, listen, noop } from './abort.ts';
+import { isEcho, listen, noop, sharedController } from './abort.ts';
 import { Context, type Policy, runAttempts } from './attempt.ts';
 import { type Deferred, deferred } from './deferred.ts';
 import { sizeOf } from './size.ts';
@@ -43,7 +43,7 @@ function joinChunks(chunks: unknown[][], length: number): unknown[] {
 export class Run<T, R> {
   readonly promise: Promise<unknown[]>;
   private readonly done: Deferred<unknown[]>;
-  private readonly controller = new AbortController();
+  private readonly controller = sharedController();
   private readonly signal = this.controller.signal;
   private readonly limit: number;
   private readonly ordered: boolean;

@@ -3,6 +3,7 @@ import { getEventListeners } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 import { CancelledError, Channel, pipeline } from '../../src/index.ts';
 import { Probe, sleep, source } from '../fixtures/stream.ts';
 
@@ -14,6 +15,22 @@ describe('Pipeline', () => {
       .filter((x) => x % 2 === 0)
       .reduce((a, x) => a + x, 0);
     assert.equal(sum, 6 + 12 + 18);
+  });
+
+  it('lets many running tasks listen to their stage signal without a leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const items = Array.from({ length: 40 }, (_, i) => i);
+      await pipeline(items)
+        .map((x, { signal }) => sleepFor(1, x, { signal }), { concurrency: 40 })
+        .drain();
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    assert.deepEqual(warnings, []);
   });
 
   it('reads sync iterables, async generators and channels alike', async () => {

@@ -8,7 +8,7 @@
 // decides what the consumer sees, so an error reaches it exactly once and
 // as the very object that was thrown.
 
-import { isEcho } from '../../internal/abort.ts';
+import { isEcho, sharedController } from '../../internal/abort.ts';
 import { attachSuppressed } from '../../internal/suppressed.ts';
 
 /** The end of a stream, or of a stopped node. */
@@ -35,7 +35,7 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 export abstract class Node<T> {
   stopped = false;
-  protected readonly controller = new AbortController();
+  protected readonly controller = sharedController();
   /** What this node's tasks and Go-style stages see. */
   readonly signal: AbortSignal = this.controller.signal;
   private closing: Promise<void> | undefined;
