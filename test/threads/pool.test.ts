@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
 import { Group } from '../../src/group.ts';
 import { fanOut, TaskModuleError } from '../../src/index.ts';
 import { type ThreadPool, threadPool } from '../../src/threads/index.ts';
+import { startedFlag, untilStarted } from '../fixtures/threads-helpers.ts';
 
 const tasks = new URL('../fixtures/threads-tasks.ts', import.meta.url);
 
@@ -197,24 +197,42 @@ describe('threadPool scheduling', () => {
     await using pool = threadPool({ module: tasks, size: 2 });
     await pool.ready();
     const thread = pool.task<number, number>('thread');
-    const t0 = performance.now();
-    // One message per thread: [long, short] and [short, short].
-    const [long, behind, ...others] = [thread(1500), thread(20), thread(20), thread(20)];
-    const behindId = await behind;
-    const ms = performance.now() - t0;
-    const otherIds = await Promise.all(others);
-    assert.ok(ms < 1200, `the task behind the long one took ${ms.toFixed(0)} ms`);
-    assert.ok(otherIds.includes(behindId), 'it ran on the other thread');
-    assert.notEqual(await long, behindId);
+    const controller = new AbortController();
+    const reason = new Error('done waiting');
+    // One message per thread: [long, short] and [short, short]. The long one
+    // spins until aborted, which comes only once the short one behind it
+    // finished: that one can finish only by moving to the other thread.
+    const long = pool.task('spinUntilAborted')(null, { signal: controller.signal });
+    long.catch(() => {});
+    const [behind, ...others] = [thread(20), thread(20), thread(20)];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const behindId = await Promise.race([
+        behind,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('the task behind the long one did not move within 30 s')),
+            30_000,
+          );
+        }),
+      ]);
+      const otherIds = await Promise.all(others);
+      assert.ok(otherIds.includes(behindId), 'it ran on the other thread');
+    } finally {
+      clearTimeout(timer);
+      controller.abort(reason);
+    }
+    await assert.rejects(long, (err) => err === reason);
   });
 });
 
 describe('ThreadPool.close', () => {
   it('fails held tasks with the reason and ends the threads when its signal aborts', async () => {
     const pool = threadPool({ module: tasks, size: 1 });
-    const stubborn = pool.task('spin')(60_000); // ignores every signal
+    const started = startedFlag();
+    const stubborn = pool.task('spinMarked')({ ms: 60_000, started }); // ignores every signal
     const queued = pool.task('inc')(1);
-    await delay(100);
+    await untilStarted(started);
     const controller = new AbortController();
     const closing = pool.close({ signal: controller.signal });
     const reason = new Error('stop waiting');
@@ -225,7 +243,8 @@ describe('ThreadPool.close', () => {
     const t0 = performance.now();
     controller.abort(reason);
     await closing;
-    assert.ok(performance.now() - t0 < 2000);
+    // Far below the 60 s the stubborn task would spin for.
+    assert.ok(performance.now() - t0 < 20_000);
     await failed;
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
