@@ -9,17 +9,29 @@ const listeners = (signal: AbortSignal) => getEventListeners(signal, 'abort').le
 const wait = (ms: number, signal: AbortSignal) => sleep(ms, undefined, { signal });
 
 describe('Group', () => {
-  it('waits for every function and resolves when all succeed', async () => {
+  // A go that waited for its function to finish would hang here: the timeout fails it.
+  it('waits for every function and resolves when all succeed', { timeout: 30_000 }, async () => {
     const g = new Group();
     const done: number[] = [];
-    for (const ms of [10, 1, 5]) {
+    const release: (() => void)[] = [];
+    for (const i of [0, 1, 2]) {
       await g.go(async () => {
-        await sleep(ms);
-        done.push(ms);
+        await new Promise<void>((resolve) => release.push(resolve));
+        done.push(i);
       });
     }
-    await g.wait();
-    assert.deepEqual(done, [1, 5, 10]);
+    assert.equal(release.length, 3, 'the three functions run at once');
+    let waited = false;
+    const waiting = g.wait().then(() => {
+      waited = true;
+    });
+    release[2]!();
+    release[1]!();
+    await tick();
+    assert.equal(waited, false, 'wait resolved while a function still ran');
+    release[0]!();
+    await waiting;
+    assert.deepEqual(done, [2, 1, 0]);
   });
 
   it('aborts its signal on the first failure and rejects wait with that error', async () => {

@@ -25,10 +25,18 @@ describe('WaitGroup', () => {
   it('counts functions started with go until they settle', async () => {
     const wg = new WaitGroup();
     const done: number[] = [];
-    for (const ms of [5, 1]) wg.go(() => sleep(ms).then(() => done.push(ms)));
+    const release: (() => void)[] = [];
+    for (const i of [0, 1]) {
+      wg.go(() => new Promise<void>((resolve) => release.push(resolve)).then(() => done.push(i)));
+    }
     assert.equal(wg.count, 2);
+    release[1]!();
+    await sleep(0);
+    assert.equal(wg.count, 1);
+    release[0]!();
     await wg.wait();
-    assert.deepEqual(done, [1, 5]);
+    assert.deepEqual(done, [1, 0]);
+    assert.equal(wg.count, 0);
   });
 
   it('rejects the next wait with the first error thrown by a go function, then is reusable', async () => {
