@@ -123,21 +123,29 @@ describe('fanOut tracing', () => {
     for (const t of byName(spans, 'inner')) assert.equal(parentOf(t), id(innerCall));
   });
 
-  it('puts a cancellation event on exactly the tasks that ended by cancellation', async () => {
+  // Should task 4 never start, task 0 would wait forever: the timeout fails the test.
+  it('puts a cancellation event on exactly the tasks that ended by cancellation', {
+    timeout: 30_000,
+  }, async () => {
     takeSpans();
     const boom = new Error('boom');
+    let fourStarted!: () => void;
+    const four = new Promise<void>((resolve) => {
+      fourStarted = resolve;
+    });
     await assert.rejects(
       fanOut(
         [0, 1, 2, 3, 4, 5],
         async (n, { signal }) => {
           if (n === 0) {
-            await sleep(30);
+            await four; // fails only once task 4 runs
             throw boom;
           }
           if (n === 3) {
             await sleep(1);
             return n; // done before the failure, and task 4 takes its slot
           }
+          if (n === 4) fourStarted();
           await wait(60_000, signal);
           return n;
         },

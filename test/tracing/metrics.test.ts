@@ -53,12 +53,13 @@ describe('task metrics', () => {
     await fanOut([1, 2, 3], (n) => sleep(n), { name: 'timed', concurrency: 1 });
     assert.equal(await histogramCount('fanout.task.duration', name), 3);
     assert.equal(await histogramCount('fanout.task.slot_wait', name), 3);
-    // In seconds, as the conventions want: three sleeps of 1 to 3 ms.
+    // In seconds, as the conventions want: three sleeps of 1 to 3 ms, each of
+    // which may end up to 1 ms early (timers count in whole milliseconds).
     const timed = (await points('fanout.task.duration')).find(
       (p) => p.attributes['fanout.task.name'] === 'timed',
     )!;
     const sum = (timed.value as { sum: number }).sum;
-    assert.ok(sum >= 0.005 && sum < 5, `sum ${sum}`);
+    assert.ok(sum >= 0.003 && sum < 5, `sum ${sum}`);
   });
 
   it('marks retries with fanout.task.retry and gives them no slot wait', async () => {
