@@ -95,7 +95,7 @@ describe('fanout/bullmq on a Redis Cluster', () => {
         ).flat();
         return keys.filter((k) => !/:(events|meta|id|stalled-check|marker)$/.test(k));
       };
-      await until(async () => (await jobs()).length === 0, 3000);
+      await until(async () => (await jobs()).length === 0);
     } finally {
       redis.disconnect();
     }

@@ -28,6 +28,7 @@ import {
 
 // Every key this file makes is under this prefix; the last test checks
 // that none is left.
+const LONG_LOCKS = { lockDuration: 30_000, stalledInterval: 30_000 };
 const prefix = `test-bullmq-exec-${process.pid}-${Date.now()}`;
 const redis = new Redis(connection);
 after(async () => {
@@ -40,9 +41,11 @@ describe('bullmqExecutor', () => {
   const cluster = bullmqExecutor({ connection, queue: 'main', prefix });
 
   before(async () => {
-    workers = await Promise.all(
-      [0, 1].map(() => spawnWorker({ queue: 'main', prefix, concurrency: 10 })),
-    );
+    // No test here needs a stalled job noticed, and with spawnWorker's 1 s
+    // lock a worker slowed down by a busy machine could lose a running job
+    // to the other, which would then start it (and log 'started') again.
+    const options = { queue: 'main', prefix, concurrency: 10, ...LONG_LOCKS };
+    workers = await Promise.all([0, 1].map(() => spawnWorker(options)));
   });
 
   after(async () => {
@@ -91,8 +94,13 @@ describe('bullmqExecutor', () => {
     const inputs = Array.from({ length: 20 }, (_, i) => i);
     const failed = fanOut(
       inputs,
-      (i, ctx) =>
-        i === 0 ? fail({ ms: 500, message: 'boom', code: 'E_BOOM' }, ctx) : block(i, ctx),
+      async (i, ctx) => {
+        if (i !== 0) return block(i, ctx);
+        // Fails once every other job runs (not after a fixed time, which a busy
+        // machine may need to start them): each then has a signal to abort.
+        await until(() => events('started').length === inputs.length - 1);
+        return fail({ ms: 0, message: 'boom', code: 'E_BOOM' }, ctx);
+      },
       { concurrency: 20 },
     );
     await assert.rejects(failed, (err: Error & { code?: string }) => {
@@ -150,7 +158,7 @@ describe('bullmqExecutor', () => {
     await delay(300);
     // 20 slots on two workers: the other 40 jobs never ran, and are gone.
     assert.equal(events('started').length, 20);
-    await until(async () => (await callKeys(redis, prefix)).length === 0, 3000);
+    await until(async () => (await callKeys(redis, prefix)).length === 0);
   });
 
   it('refuses a task name the module does not export', async () => {
@@ -302,7 +310,7 @@ describe('bullmqExecutor', () => {
 
   it('leaves no keys of its own once a call settles', async () => {
     await fanOut([1, 2, 3], cluster.task('double'));
-    await until(async () => (await callKeys(redis, prefix)).length === 0, 3000);
+    await until(async () => (await callKeys(redis, prefix)).length === 0);
   });
 
   it('checks its arguments', () => {
@@ -368,7 +376,12 @@ describe('bullmqExecutor with failing machines', () => {
   });
 
   it('drops the jobs of a caller process that died', async () => {
-    const worker = await spawnWorker({ queue: queues.orphan, prefix, concurrency: 2 });
+    const worker = await spawnWorker({
+      queue: queues.orphan,
+      prefix,
+      concurrency: 2,
+      ...LONG_LOCKS, // as in 'main': the exact count of started jobs counts
+    });
     try {
       const caller = await spawnFixture('./bullmq-caller.ts', {
         FANOUT_CALLER: JSON.stringify({ queue: queues.orphan, prefix, count: 30, heartbeat: 1000 }),
@@ -377,8 +390,8 @@ describe('bullmqExecutor with failing machines', () => {
       await stop(caller, 'SIGKILL');
       // The running jobs abort, the waiting ones are dropped unrun, and the
       // heartbeat expires: nothing of the dead caller remains.
-      await until(() => worker.events.filter((e) => e.event === 'aborted').length === 2, 10_000);
-      await until(async () => (await callKeys(redis, prefix)).length === 0, 10_000);
+      await until(() => worker.events.filter((e) => e.event === 'aborted').length === 2);
+      await until(async () => (await callKeys(redis, prefix)).length === 0);
       assert.ok(worker.events.filter((e) => e.event === 'started').length <= 4);
     } finally {
       await stop(worker);
@@ -417,7 +430,7 @@ describe('bullmqExecutor with failing machines', () => {
   });
 
   it('leaves no keys under its prefix once everything is closed', async () => {
-    await until(async () => (await callKeys(redis, prefix)).length === 0, 5000);
+    await until(async () => (await callKeys(redis, prefix)).length === 0);
     await deleteUnder(redis, prefix);
     assert.deepEqual(await keysUnder(redis, prefix), []);
   });
