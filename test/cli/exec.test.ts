@@ -187,7 +187,10 @@ describe('exec', () => {
       '--joblog',
       log,
       // The stubborn job and its sleep ignore SIGTERM: only the SIGKILL after --grace ends them.
-      `if [ {} = fail ]; then sleep 1; exit 7; fi; if [ {} = stubborn ]; then trap '' TERM; fi; ` +
+      // The failing job fails once the other two run (as their pid files show; a
+      // busy machine may take a while to start them), or after 30 s if they never do.
+      `if [ {} = fail ]; then i=0; until [ -s ${dir}/ff-calm.pid ] && [ -s ${dir}/ff-stubborn.pid ] || [ $i = 600 ]; ` +
+        `do sleep 0.05; i=$((i+1)); done; exit 7; fi; if [ {} = stubborn ]; then trap '' TERM; fi; ` +
         `sleep 60 & echo $! > ${dir}/ff-{}.pid; wait`,
       ':::',
       'fail',
