@@ -277,11 +277,15 @@ describe('bullmqExecutor', () => {
   });
 
   it('fails its tasks with a FanoutError when its own heartbeat lapsed, and workers drop them', async () => {
-    const stalling = bullmqExecutor({ connection, queue: 'main', prefix, heartbeat: 200 });
+    // Not shorter: a test process that a busy machine holds up for a good
+    // part of the heartbeat would see it lapse before the job even started.
+    const heartbeat = 500;
+    const stalling = bullmqExecutor({ connection, queue: 'main', prefix, heartbeat });
     try {
       const task = stalling.task('block')(0, at(200));
+      task.catch(() => {}); // an early lapse shows as the job never starting
       await until(() => from('started', 200).length === 1);
-      const end = Date.now() + 600;
+      const end = Date.now() + 3 * heartbeat;
       while (Date.now() < end) {} // a blocked event loop: the heartbeat expires
       await assert.rejects(
         task,
