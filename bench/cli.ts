@@ -63,6 +63,22 @@ const cases: Record<
     kind: 'exec',
     argv: () => [process.execPath, MAIN, 'exec', '-j', '2', 'true', ':::', ...seq],
   },
+  // --timeout turns lookahead off: a job waits for its lane's word (see lanes.ts).
+  'exec: fanout exec -j 2 --timeout 60000 (no lookahead)': {
+    kind: 'exec',
+    argv: () => [
+      process.execPath,
+      MAIN,
+      'exec',
+      '-j',
+      '2',
+      '--timeout',
+      '60000',
+      'true',
+      ':::',
+      ...seq,
+    ],
+  },
   'exec: fanout exec -j 2, spawn per job (no bash)': {
     kind: 'exec',
     argv: () => [process.execPath, MAIN, 'exec', '-j', '2', 'true', ':::', ...seq],

@@ -82,7 +82,15 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     );
   }
   const useShell = options.shell ?? true;
-  const lanes = useShell && lanesAvailable() ? new Lanes() : undefined;
+  const jobs = options.jobs ?? availableParallelism();
+  const keepGoing = options.keepGoing ?? false;
+  // Lookahead (a job waiting in each lane behind the running one) is off with
+  // --timeout, whose clock must not run while a job waits.
+  const lookahead = options.timeout === undefined;
+  const lanes =
+    useShell && lanesAvailable()
+      ? new Lanes({ size: jobs, lookahead, pause: !keepGoing })
+      : undefined;
   const template = new Template(command, useShell, lanes === undefined);
   const source = listed ?? new LineReader(process.stdin);
   const stop = interrupts();
@@ -99,8 +107,6 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     return stop.exitCode() ?? 0;
   }
 
-  const jobs = options.jobs ?? availableParallelism();
-  const keepGoing = options.keepGoing ?? false;
   const grace = options.grace ?? 2000;
   const policy = compilePolicy('fanout exec', {
     timeout: options.timeout,
@@ -124,7 +130,10 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     }
   };
   const ordered = !options.unordered && !options.lineBuffer;
-  const reorder = ordered ? new Reorder<JobResult>(Math.max(1024, 2 * jobs), print) : undefined;
+  const concurrency = lanes && lookahead ? 2 * jobs : jobs;
+  const reorder = ordered
+    ? new Reorder<JobResult>(Math.max(1024, 2 * concurrency), print)
+    : undefined;
   let failed = 0;
   let firstFailure: string | undefined;
 
@@ -137,16 +146,22 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     const inv = template.invocation(arg, seq);
     const lines = options.lineBuffer ? new LineSplitter(out, err) : undefined;
     let last: JobResult | undefined;
+    // Counted as running once its first attempt starts, not while it waits in a lane.
+    let started = false;
+    const onStart = () => {
+      if (started) return;
+      started = true;
+      bar.start();
+    };
     const attempt = async (_: string, actx: TaskContext): Promise<JobResult> => {
-      const jobOptions = { signal: actx.signal, grace, onData: lines?.onData };
+      const jobOptions = { signal: actx.signal, grace, onData: lines?.onData, onStart };
       const r =
         lanes && inv.shell ? await lanes.run(inv.line, jobOptions) : await runJob(inv, jobOptions);
       last = r;
-      joblog?.record(seq, template.display(arg, seq), r);
+      if (r.started) joblog?.record(seq, template.display(arg, seq), r);
       if (r.exitCode !== 0) throw new JobFailed(r);
       return r;
     };
-    bar.start();
     let error: unknown;
     try {
       if (policy) await runAttempts(attempt, arg, index, ctx.signal, policy);
@@ -158,10 +173,10 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     const result = last!;
     // A job stopped because the run is stopping did not fail on its own.
     if (error !== undefined && ctx.signal.aborted && !(error instanceof TimeoutError)) {
-      bar.done(false);
+      bar.done(false, started);
       throw error;
     }
-    bar.done(error !== undefined);
+    bar.done(error !== undefined, started);
     if (reorder) reorder.put(index, result);
     else if (!lines) print(result);
     if (error === undefined) return;
@@ -177,7 +192,7 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   try {
     await tracing.span('fanout exec', () =>
       drive(source, job, {
-        concurrency: jobs,
+        concurrency,
         signal: stop.signal,
         name: 'fanout.exec.job',
       }),

@@ -12,11 +12,13 @@ export interface JobResult {
   exitCode: number;
   /** The signal that killed it (name), if any. */
   signal: NodeJS.Signals | null;
+  /** false when it never ran: cancelled before it started. */
+  started: boolean;
   stdout: Buffer[];
   stderr: Buffer[];
   /** Bytes of output, for the joblog's Receive column. */
   received: number;
-  /** Epoch ms at start, and run time in ms. */
+  /** Epoch ms at start, and run time in ms (0 when it never started). */
   start: number;
   runtime: number;
 }
@@ -25,6 +27,8 @@ export interface JobOptions {
   /** Aborts the job: its group gets SIGTERM, then SIGKILL after `grace` ms. */
   signal: AbortSignal;
   grace: number;
+  /** Called once the job's process has started. */
+  onStart?: () => void;
   /** Called with each chunk as it arrives instead of capturing it (`--line-buffer`). */
   onData?: (stream: 1 | 2, chunk: Buffer) => void;
 }
@@ -45,6 +49,7 @@ export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult>
     return Promise.resolve({
       exitCode: -1,
       signal: 'SIGTERM',
+      started: false,
       stdout,
       stderr,
       received,
@@ -59,6 +64,7 @@ export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult>
       detached: true,
       env: ENV,
     });
+    options.onStart?.();
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
     const finish = (exitCode: number, signal: NodeJS.Signals | null) => {
@@ -69,6 +75,7 @@ export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult>
       resolve({
         exitCode,
         signal,
+        started: true,
         stdout,
         stderr,
         received,

@@ -13,13 +13,24 @@
 // The lane writes `P <pid>` on fd 3 once started, then after the job exits
 // writes MARK to fd 1 (the job's stdout) and fd 4 (the job's stderr), then
 // `E <status>` on fd 3. A job's output is everything on fd 1 and fd 4 up to
-// the mark. Its stdin is /dev/null, and it does not inherit fds 3 and 4.
+// the mark. Its stdin is /dev/null, and it does not inherit fds 3 to 5.
+//
+// Lookahead: Node may write a second job while the first runs, so the lane
+// starts it the moment the first exits, as xargs would, instead of waiting a
+// round trip through Node's event loop for it. That queued job must not start
+// once the run is stopping, so fd 5 carries control bytes from Node: before
+// each job the lane checks it without blocking, and once anything is there
+// (or Node is gone) it skips every job left, answering `S` for each. With
+// `pause` set (fail-fast runs), after a job exits non-zero the lane waits for
+// one byte on fd 5 before the next: `c` to go on (the job is retried, or
+// failures do not stop the run), anything else to stop. So the first failure
+// starts nothing more on its own lane.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { listen } from '../../internal/abort.ts';
 import type { JobOptions, JobResult } from './job.ts';
 import { MarkSplitter } from './mark-splitter.ts';
@@ -29,8 +40,17 @@ const BASH = ['/bin/bash', '/usr/bin/bash', '/usr/local/bin/bash'].find((p) => e
 const SCRIPT = `
 set -m
 M="$1"
+pause="$2"
+h=
 while IFS= read -r -d '' c; do
-  /bin/sh -c "$c" </dev/null 2>&4 3>&- 4>&- &
+  if [ -z "$h" ] && read -t 0 -u 5; then h=1; fi
+  if [ -n "$h" ]; then
+    printf '%s' "$M"
+    printf '%s' "$M" >&4
+    echo S >&3
+    continue
+  fi
+  /bin/sh -c "$c" </dev/null 2>&4 3>&- 4>&- 5<&- &
   p=$!
   echo "P $p" >&3
   wait "$p"
@@ -38,6 +58,10 @@ while IFS= read -r -d '' c; do
   printf '%s' "$M"
   printf '%s' "$M" >&4
   echo "E $s" >&3
+  if [ "$s" -ne 0 ] && [ -n "$pause" ]; then
+    IFS= read -r -n 1 -u 5 d
+    [ "$d" = c ] || h=1
+  fi
 done
 `;
 
@@ -52,10 +76,14 @@ interface Current {
   stdout: Buffer[];
   stderr: Buffer[];
   received: number;
+  /** Epoch ms and performance.now() when its pid arrived. */
   start: number;
   t0: number;
   pid: number | undefined;
   status: number | undefined;
+  /** It never started: the lane skipped it. */
+  skipped: boolean;
+  /** The marks seen, on its stdout (bit 1) and stderr (bit 2). */
   marks: number;
   /** The signal we sent, to tell a kill from an exit code above 128. */
   sent: NodeJS.Signals | undefined;
@@ -63,36 +91,45 @@ interface Current {
   unlisten: () => void;
 }
 
-/** One bash that runs jobs one after another. */
+/** One bash that runs jobs one after another: the first of `jobs` runs, a second may wait. */
 class Lane {
   private readonly child: ChildProcess;
+  private readonly control: Writable;
   private readonly mark: Buffer;
-  private current: Current | undefined;
+  /** Written to the lane and not yet finished, in order; the protocol speaks of the first. */
+  readonly jobs: Current[] = [];
   private protocol = '';
+  /** Told to skip the jobs it has not started. */
+  private halted = false;
   dead = false;
 
-  constructor(private readonly onIdle: (lane: Lane) => void) {
+  constructor(
+    private readonly lookahead: boolean,
+    private readonly pause: boolean,
+  ) {
     const mark = `\u001e<fanout:${randomBytes(12).toString('hex')}>\u001e`;
     this.mark = Buffer.from(mark);
-    this.child = spawn(BASH!, ['-c', SCRIPT, 'fanout-lane', mark], {
+    this.child = spawn(BASH!, ['-c', SCRIPT, 'fanout-lane', mark, pause ? '1' : ''], {
       // The lane's own stderr only carries bash's job notices.
-      stdio: ['pipe', 'pipe', 'ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
       // Its own session: a Ctrl-C at the terminal reaches fanout, which stops
       // the jobs itself, and not the lanes, which must report them.
       detached: true,
     });
     this.child.stdin!.on('error', () => {});
+    this.control = (this.child.stdio as unknown as Writable[])[5]!;
+    this.control.on('error', () => {});
     new MarkSplitter(
       this.child.stdout!,
       this.mark,
       (b) => this.data(1, b),
-      () => this.marked(),
+      () => this.marked(1),
     );
     new MarkSplitter(
       this.child.stdio[4] as Readable,
       this.mark,
       (b) => this.data(2, b),
-      () => this.marked(),
+      () => this.marked(2),
     );
     const proto = this.child.stdio[3] as Readable;
     proto.setEncoding('latin1');
@@ -108,24 +145,39 @@ class Lane {
       stdout: [],
       stderr: [],
       received: 0,
-      start: Date.now(),
-      t0: performance.now(),
+      start: 0,
+      t0: 0,
       pid: undefined,
       status: undefined,
+      skipped: false,
       marks: 0,
       sent: undefined,
       killTimer: undefined,
       unlisten: () => {},
     };
-    this.current = job;
+    this.jobs.push(job);
     job.unlisten = listen(options.signal, () => this.kill(job, 'SIGTERM'));
     this.child.stdin!.write(`${line}\0`);
   }
 
+  /** Makes the lane skip every job it has not started, from now on. */
+  halt(): void {
+    if (this.halted || this.dead) return;
+    this.halted = true;
+    this.control.write('s');
+  }
+
   private kill(job: Current, sig: NodeJS.Signals): void {
-    if (job !== this.current) return;
+    if (job.status !== undefined || job.skipped) return;
     job.sent = sig;
-    if (job.pid === undefined) return; // killed as soon as its pid arrives
+    if (job.pid === undefined) {
+      // Not started. With lookahead a job is cancelled before it starts only
+      // when the run stops (see LanesOptions), so the lane is told to start
+      // nothing more. One that starts all the same is killed when its pid
+      // arrives.
+      if (this.lookahead) this.halt();
+      return;
+    }
     try {
       process.kill(-job.pid, sig);
     } catch {
@@ -137,12 +189,29 @@ class Lane {
     }
   }
 
+  // Each of the lane's three streams is in job order, but one may run ahead
+  // of another: the next job's pid can come before this one's marks. So each
+  // stream speaks of the first job it has not finished with.
+
+  /** The first job whose mark on `stream` has not come yet. */
+  private onStream(stream: 1 | 2): Current | undefined {
+    for (const job of this.jobs) if ((job.marks & stream) === 0) return job;
+    return undefined;
+  }
+
   private data(stream: 1 | 2, b: Buffer): void {
-    const job = this.current;
+    const job = this.onStream(stream);
     if (job === undefined) return; // output of a job's leftover background process
     job.received += b.length;
     if (job.options.onData) job.options.onData(stream, b);
     else (stream === 1 ? job.stdout : job.stderr).push(b);
+  }
+
+  private marked(stream: 1 | 2): void {
+    const job = this.onStream(stream);
+    if (job === undefined) return;
+    job.marks |= stream;
+    this.maybeDone();
   }
 
   private onProtocol(s: string): void {
@@ -150,55 +219,69 @@ class Lane {
     for (let nl = this.protocol.indexOf('\n'); nl !== -1; nl = this.protocol.indexOf('\n')) {
       const msg = this.protocol.slice(0, nl);
       this.protocol = this.protocol.slice(nl + 1);
-      const job = this.current;
+      const job = this.jobs.find((j) => j.status === undefined && !j.skipped);
       if (job === undefined) continue;
-      const n = Number(msg.slice(2));
       if (msg[0] === 'P') {
-        job.pid = n;
+        job.pid = Number(msg.slice(2));
+        job.start = Date.now();
+        job.t0 = performance.now();
+        job.options.onStart?.();
         if (job.sent !== undefined) this.kill(job, job.sent);
+      } else if (msg[0] === 'S') {
+        job.skipped = true;
+        this.maybeDone();
       } else {
-        job.status = n;
+        job.status = Number(msg.slice(2));
         this.maybeDone();
       }
     }
   }
 
-  private marked(): void {
-    if (this.current) this.current.marks++;
-    this.maybeDone();
-  }
-
+  /** Finishes the jobs at the front whose three streams are all through. */
   private maybeDone(): void {
-    const job = this.current;
-    if (job === undefined || job.status === undefined || job.marks < 2) return;
-    this.current = undefined;
-    this.finish(job, job.status);
-    this.onIdle(this);
+    for (let job = this.jobs[0]; job !== undefined; job = this.jobs[0]) {
+      if (job.marks !== 3 || (job.status === undefined && !job.skipped)) return;
+      this.jobs.shift();
+      if (job.skipped) {
+        this.finish(job, -1, 'SIGTERM');
+        continue;
+      }
+      const status = job.status!;
+      if (status !== 0 && this.pause) {
+        // The lane waits for a word before its next job. By the next turn of
+        // the event loop the run has taken the failure in: a run that stops
+        // has cancelled the job waiting behind (and so halted the lane).
+        setImmediate(() => {
+          if (!this.halted && !this.dead) this.control.write('c');
+        });
+      }
+      // The shell reports death by signal N as 128 + N; it is a kill when we sent one.
+      const signalled = job.sent !== undefined && status > 128;
+      this.finish(job, signalled ? -1 : status, signalled ? signalName(status - 128) : null);
+    }
   }
 
-  private finish(job: Current, status: number): void {
+  private finish(job: Current, exitCode: number, signal: NodeJS.Signals | null): void {
     job.unlisten();
     if (job.killTimer !== undefined) clearTimeout(job.killTimer);
-    // The shell reports death by signal N as 128 + N; it is a kill when we sent one.
-    const signalled = job.sent !== undefined && status > 128;
-    const signal = signalled ? signalName(status - 128) : null;
+    const started = job.pid !== undefined;
     job.resolve({
-      exitCode: signalled ? -1 : status,
+      exitCode,
       signal,
+      started,
       stdout: job.stdout,
       stderr: job.stderr,
       received: job.received,
-      start: job.start,
-      runtime: performance.now() - job.t0,
+      start: started ? job.start : Date.now(),
+      runtime: started ? performance.now() - job.t0 : 0,
     });
   }
 
   private died(): void {
     if (this.dead) return;
     this.dead = true;
-    const job = this.current;
-    this.current = undefined;
-    if (job) {
+    const jobs = this.jobs.splice(0);
+    for (const job of jobs) {
       if (job.pid !== undefined) {
         try {
           process.kill(-job.pid, 'SIGKILL');
@@ -207,11 +290,11 @@ class Lane {
         }
       }
       job.stderr.push(Buffer.from('fanout: the shell running this job died\n'));
-      this.finish(job, 255);
+      this.finish(job, 255, null);
     }
   }
 
-  /** Ends the lane's input; resolves once it has exited (after its current job, if any). */
+  /** Ends the lane's input; resolves once it has exited (after its jobs, if any). */
   close(): Promise<void> {
     if (this.dead) return Promise.resolve();
     return new Promise((resolve) => {
@@ -228,17 +311,37 @@ function signalName(n: number): NodeJS.Signals | null {
   return null;
 }
 
-/** The lanes of one run: as many as jobs run at once, started as needed. */
-export class Lanes {
-  private readonly idle: Lane[] = [];
-  private readonly all = new Set<Lane>();
+/** How the lanes of a run work. */
+export interface LanesOptions {
+  /** Jobs at once: the number of lanes. */
+  size: number;
+  /**
+   * Let a job wait in a lane behind the running one (up to 2 × size jobs in
+   * hand). Only when cancelling a job that has not started means the whole
+   * run stops: cancelling one halts its lane. Off when jobs have their own
+   * time limits, which must not count the wait.
+   */
+  lookahead: boolean;
+  /** After a job fails, each lane waits to hear whether the run goes on (fail-fast runs). */
+  pause: boolean;
+}
 
-  /** Runs the shell command `line` on an idle lane; resolves like runJob. */
+/** The lanes of one run, started as needed up to `size`. */
+export class Lanes {
+  private readonly all: Lane[] = [];
+
+  constructor(private readonly options: LanesOptions) {}
+
+  /**
+   * Runs the shell command `line` on a lane with room; resolves like runJob.
+   * At most `size` jobs (2 × size with lookahead) may be in hand at once.
+   */
   run(line: string, options: JobOptions): Promise<JobResult> {
     if (options.signal.aborted) {
       return Promise.resolve({
         exitCode: -1,
         signal: 'SIGTERM',
+        started: false,
         stdout: [],
         stderr: [],
         received: 0,
@@ -246,20 +349,26 @@ export class Lanes {
         runtime: 0,
       });
     }
-    let lane = this.idle.pop();
-    while (lane?.dead) lane = this.idle.pop();
-    if (lane === undefined) {
-      lane = new Lane((l) => {
-        if (!l.dead) this.idle.push(l);
-      });
-      this.all.add(lane);
+    const lane = this.pick();
+    return new Promise((resolve) => lane.run(line, options, resolve));
+  }
+
+  /** An idle lane, else a new one, else (with lookahead) one running a single job. */
+  private pick(): Lane {
+    const all = this.all;
+    for (let i = all.length - 1; i >= 0; i--) if (all[i]!.dead) all.splice(i, 1);
+    for (const lane of all) if (lane.jobs.length === 0) return lane;
+    if (all.length < this.options.size) {
+      const lane = new Lane(this.options.lookahead, this.options.pause);
+      all.push(lane);
+      return lane;
     }
-    const l = lane;
-    return new Promise((resolve) => l.run(line, options, resolve));
+    if (this.options.lookahead) for (const lane of all) if (lane.jobs.length === 1) return lane;
+    throw new Error(`fanout: more jobs in hand than ${this.options.size} lanes take`);
   }
 
   /** Ends every lane and resolves once they have exited. */
   async close(): Promise<void> {
-    await Promise.all([...this.all].map((lane) => lane.close()));
+    await Promise.all(this.all.map((lane) => lane.close()));
   }
 }

@@ -8,7 +8,8 @@ import { colours, GREEN, paint } from './style.ts';
 /** Counts a run reports; `show` draws them, or does nothing when off. */
 export interface Progress {
   start(): void;
-  done(failed: boolean): void;
+  /** A task ended; `started` false for one cancelled before start() was called for it. */
+  done(failed: boolean, started?: boolean): void;
   stop(): void;
 }
 
@@ -58,8 +59,8 @@ export async function progress(show: boolean, total: number | undefined): Promis
       running++;
       bar.update(done, payload());
     },
-    done(f) {
-      running--;
+    done(f, started = true) {
+      if (started) running--;
       done++;
       if (f) failed++;
       bar.update(done, payload());
