@@ -96,7 +96,7 @@ class Lane {
   private readonly child: ChildProcess;
   private readonly control: Writable;
   private readonly mark: Buffer;
-  /** Written to the lane and not yet finished, in order; the protocol speaks of the first. */
+  /** Written to the lane and not yet finished, in order. */
   readonly jobs: Current[] = [];
   private protocol = '';
   /** Told to skip the jobs it has not started. */
