@@ -47,6 +47,13 @@ describe('exec', () => {
     ]);
   });
 
+  it("gives echo the shell's meaning, backslash escapes and all, with either launcher", async () => {
+    const r = await fanout(['exec', 'echo', ':::', 'a\\tb']);
+    // dash's echo turns \t into a tab; whatever this machine's /bin/sh does, the same.
+    const sh = spawnSync('/bin/sh', ['-c', "echo 'a\\tb'"], { encoding: 'utf8' });
+    assert.equal(r.stdout, sh.stdout);
+  });
+
   it('appends the argument when the command has no replacement string', async () => {
     const r = await fanout(['exec', 'echo', 'arg:', ':::', 'a', 'b']);
     assert.equal(r.stdout, 'arg: a\narg: b\n');

@@ -56,6 +56,10 @@ describe('Template', () => {
       ['cd', '{}'],
       ['FOO=1', 'env'],
       ['exit', '{}'],
+      // Builtins whose program of the same name differs: /bin/echo prints 'a\nb' as is.
+      ['echo', '{}'],
+      ['printf', '%s', '{}'],
+      ['true', '{}'],
     ]) {
       assert.equal(new Template(words, true).invocation('x', 1).shell, true, words.join(' '));
     }

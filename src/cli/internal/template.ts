@@ -23,12 +23,16 @@ export type Invocation =
 const PLAIN = /^[A-Za-z0-9_./,:@%+=-]*$/;
 // An argument may land first on the line, where `NAME=value` would be an assignment.
 const PLAIN_ARG = /^[A-Za-z0-9_./,:@%+-]+$/;
-// Words that are shell builtins or keywords with no program of that name.
+// Words the shell gives its own meaning: builtins and keywords with no
+// program of that name, and builtins whose program of that name behaves
+// otherwise (dash's echo reads backslash escapes, coreutils' does not;
+// `true --help` prints nothing, /bin/true prints its help).
 const SHELL_ONLY = new Set(
   (
     'cd exit export set unset source . alias eval exec read ulimit umask wait trap shift return ' +
     'break continue readonly local type command hash times jobs fg bg getopts let declare ' +
-    'typeset if then else elif fi for while until do done case esac function select time !'
+    'typeset if then else elif fi for while until do done case esac function select time ! ' +
+    'echo printf test [ kill pwd true false'
   ).split(' '),
 );
 
