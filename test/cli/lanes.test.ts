@@ -75,16 +75,15 @@ describe('Lanes', () => {
 
   it('starts a job waiting behind another only once that one has exited', async () => {
     const signal = new AbortController().signal;
+    const done = join(dir, 'first-done');
     const [first, second] = await withLanes({ size: 1, lookahead: true, pause: false }, (lanes) =>
       Promise.all([
-        lanes.run('sleep 0.2', { signal, grace }),
-        lanes.run('true', { signal, grace }),
+        lanes.run(`sleep 0.2; touch ${done}`, { signal, grace }),
+        // Fails if it runs before the first has finished.
+        lanes.run(`test -e ${done}`, { signal, grace }),
       ]),
     );
-    assert.ok(
-      second!.start >= first!.start + first!.runtime - 5,
-      `second started ${second!.start - first!.start} ms after the first, which ran ${first!.runtime} ms`,
-    );
+    assert.deepEqual([first!.exitCode, second!.exitCode], [0, 0]);
   });
 
   it('refuses more jobs than it has lanes, or twice that with lookahead', async () => {
