@@ -130,7 +130,7 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
     }
   };
   const ordered = !options.unordered && !options.lineBuffer;
-  const concurrency = lanes && lookahead ? 2 * jobs : jobs;
+  const concurrency = lanes?.capacity ?? jobs;
   const reorder = ordered
     ? new Reorder<JobResult>(Math.max(1024, 2 * concurrency), print)
     : undefined;

@@ -38,25 +38,28 @@ const SHELL = '/bin/sh';
 // reading process.env goes through the C++ environment each time.
 const ENV = { ...process.env };
 
+/** The result of a job cancelled before it started: reported as stopped by SIGTERM. */
+export function notStarted(): JobResult {
+  return {
+    exitCode: -1,
+    signal: 'SIGTERM',
+    started: false,
+    stdout: [],
+    stderr: [],
+    received: 0,
+    start: Date.now(),
+    runtime: 0,
+  };
+}
+
 /** Starts `inv` and resolves when it has exited and its output is closed; never rejects. */
 export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult> {
+  if (options.signal.aborted) return Promise.resolve(notStarted());
   const start = Date.now();
   const t0 = performance.now();
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   let received = 0;
-  if (options.signal.aborted) {
-    return Promise.resolve({
-      exitCode: -1,
-      signal: 'SIGTERM',
-      started: false,
-      stdout,
-      stderr,
-      received,
-      start,
-      runtime: 0,
-    });
-  }
   return new Promise((resolve) => {
     const [file, args] = inv.shell ? [SHELL, ['-c', inv.line]] : [inv.file, inv.args];
     const child = spawn(file, args, {

@@ -32,7 +32,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { listen } from '../../internal/abort.ts';
-import type { JobOptions, JobResult } from './job.ts';
+import { type JobOptions, type JobResult, notStarted } from './job.ts';
 import { MarkSplitter } from './mark-splitter.ts';
 
 const BASH = ['/bin/bash', '/usr/bin/bash', '/usr/local/bin/bash'].find((p) => existsSync(p));
@@ -199,6 +199,12 @@ class Lane {
     return undefined;
   }
 
+  /** The first job whose end (`E` or `S`) has not come yet: fd 3 speaks of it. */
+  private unreported(): Current | undefined {
+    for (const job of this.jobs) if (job.status === undefined && !job.skipped) return job;
+    return undefined;
+  }
+
   private data(stream: 1 | 2, b: Buffer): void {
     const job = this.onStream(stream);
     if (job === undefined) return; // output of a job's leftover background process
@@ -219,7 +225,7 @@ class Lane {
     for (let nl = this.protocol.indexOf('\n'); nl !== -1; nl = this.protocol.indexOf('\n')) {
       const msg = this.protocol.slice(0, nl);
       this.protocol = this.protocol.slice(nl + 1);
-      const job = this.jobs.find((j) => j.status === undefined && !j.skipped);
+      const job = this.unreported();
       if (job === undefined) continue;
       if (msg[0] === 'P') {
         job.pid = Number(msg.slice(2));
@@ -332,23 +338,17 @@ export class Lanes {
 
   constructor(private readonly options: LanesOptions) {}
 
+  /** How many jobs may be in hand at once: one per lane, two with lookahead. */
+  get capacity(): number {
+    return this.options.lookahead ? 2 * this.options.size : this.options.size;
+  }
+
   /**
    * Runs the shell command `line` on a lane with room; resolves like runJob.
-   * At most `size` jobs (2 × size with lookahead) may be in hand at once.
+   * At most `capacity` jobs may be in hand at once.
    */
   run(line: string, options: JobOptions): Promise<JobResult> {
-    if (options.signal.aborted) {
-      return Promise.resolve({
-        exitCode: -1,
-        signal: 'SIGTERM',
-        started: false,
-        stdout: [],
-        stderr: [],
-        received: 0,
-        start: Date.now(),
-        runtime: 0,
-      });
-    }
+    if (options.signal.aborted) return Promise.resolve(notStarted());
     const lane = this.pick();
     return new Promise((resolve) => lane.run(line, options, resolve));
   }
