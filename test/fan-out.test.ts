@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   AggregateTaskError,
   CancelledError,
@@ -126,6 +128,32 @@ describe('fanOut', () => {
     const p = fanOut(gen(), () => started++, { concurrency: 4 });
     assert.equal(started, 4);
     return p.then(() => undefined);
+  });
+
+  it('lets go of the items of an async input it is done with while the call runs', async () => {
+    // Rule 4: memory is bounded by concurrency, not by the length of a stream.
+    setFlagsFromString('--expose_gc');
+    const gc = runInNewContext('gc') as () => void;
+    const refs: WeakRef<object>[] = [];
+    async function* items() {
+      for (let i = 0; i < 50; i++) {
+        const item = { i, pad: new Array(1_000).fill(i) };
+        refs.push(new WeakRef(item));
+        yield item;
+      }
+    }
+    let alive = -1;
+    await fanOut(
+      items(),
+      async (item) => {
+        if (item.i !== 49) return;
+        await nextTurn();
+        gc();
+        alive = refs.slice(0, 40).filter((r) => r.deref() !== undefined).length;
+      },
+      { concurrency: 2 },
+    );
+    assert.equal(alive, 0, 'items still held');
   });
 
   it('pulls its input lazily, one item per free slot', async () => {

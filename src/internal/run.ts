@@ -74,7 +74,8 @@ export class Run<T, R> {
   // Async input only: pulls are serialised, and race against stopping.
   private pullChain: Promise<IteratorResult<T> | typeof STOPPED> = Promise.resolve(STOPPED);
   private pulling = 0;
-  private stopSignal: Deferred<typeof STOPPED> | undefined;
+  /** Wakes the async pulls waiting on the source when the call stops. */
+  private readonly waiting = new Set<(stopped: typeof STOPPED) => void>();
   private pulled: T | undefined;
 
   constructor(
@@ -101,7 +102,6 @@ export class Run<T, R> {
         })
       : noop;
     if (this.source.kind === 'async') {
-      this.stopSignal = deferred();
       this.spawnPuller();
     } else if (
       this.source.kind === 'array' &&
@@ -235,7 +235,8 @@ export class Run<T, R> {
     if (this.stopped) return;
     this.stopped = true;
     this.controller.abort(reason);
-    this.stopSignal?.resolve(STOPPED);
+    for (const wake of this.waiting) wake(STOPPED);
+    this.waiting.clear();
   }
 
   private progress(started: number, done: number, failed: number): void {
@@ -296,13 +297,22 @@ export class Run<T, R> {
     const link = (this.pullChain = this.pullChain.then(pull, pull));
     this.pulling++;
     let r: IteratorResult<T> | typeof STOPPED;
+    // A promise of its own to race, not one shared by every pull: a race
+    // leaves a reaction on each promise it was given, holding its result (the
+    // item) until that promise settles, which a shared stop never does.
+    let wake: ((stopped: typeof STOPPED) => void) | undefined;
+    const stopped = new Promise<typeof STOPPED>((resolve) => {
+      wake = resolve;
+    });
+    this.waiting.add(wake!);
     try {
-      r = await Promise.race([link, this.stopSignal!.promise]);
+      r = await Promise.race([link, stopped]);
     } catch (err) {
       this.exhausted = true;
       this.failWhole(err, -1);
       return STOPPED;
     } finally {
+      this.waiting.delete(wake!);
       this.pulling--;
     }
     if (r === STOPPED || this.stopped) return STOPPED;
