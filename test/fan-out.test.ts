@@ -628,6 +628,27 @@ describe('fanOut', () => {
       assert.ok(reports.every((p, i) => i === 0 || p.started >= reports[i - 1]!.started));
     });
 
+    it('starts no task once onProgress has thrown, and rejects with its error', async () => {
+      const broken = new Error('progress');
+      let ran = 0;
+      await assert.rejects(
+        fanOut(
+          [1, 2, 3],
+          () => {
+            ran++;
+          },
+          {
+            concurrency: 1,
+            onProgress: () => {
+              throw broken;
+            },
+          },
+        ),
+        (err) => err === broken,
+      );
+      assert.equal(ran, 0);
+    });
+
     it('leaves out the total when the input has no length', async () => {
       const reports: Progress[] = [];
       await fanOut(
@@ -684,6 +705,12 @@ describe('fanOut', () => {
         () => fanOut([1], () => 1, { signal: {} as never }),
         /signal must be an AbortSignal/,
         TypeError,
+      ],
+      [
+        'a bad backoff, even with a single attempt',
+        () => fanOut([1], () => 1, { retry: { attempts: 1, backoff: -5 } }),
+        /backoff must be/,
+        RangeError,
       ],
       [
         'a non-function onProgress',

@@ -38,6 +38,8 @@ export function compilePolicy(api: string, options: AttemptOptions): Policy | un
     checkLimit(api, 'options.retry.attempts', retry.attempts);
     checkOptionalFunction(api, 'options.retry.retryIf', retry.retryIf);
   }
+  // Checked even when one attempt makes it moot: bad input is refused alike.
+  const delay = compileBackoff(api, retry?.backoff);
   const limited = timeout !== undefined && timeout <= MAX_TIMER;
   const attempts = retry?.attempts ?? 1;
   if (!limited && attempts === 1) return undefined;
@@ -45,7 +47,7 @@ export function compilePolicy(api: string, options: AttemptOptions): Policy | un
     timeout: limited ? timeout : undefined,
     attempts,
     retryIf: retry?.retryIf,
-    delay: compileBackoff(api, retry?.backoff),
+    delay,
   };
 }
 

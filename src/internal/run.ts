@@ -128,7 +128,10 @@ export class Run<T, R> {
       // An async pull resolves a few microtasks before we get here: the
       // call may have stopped in between.
       if (this.stopped) break;
-      if (this.onProgress) this.progress(1, 0, 0);
+      if (this.onProgress) {
+        this.progress(1, 0, 0);
+        if (this.stopped) break; // onProgress threw: the call failed
+      }
       try {
         const value = this.policy
           ? await runAttempts(this.fn, item, index, this.signal, this.policy)

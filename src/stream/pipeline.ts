@@ -279,7 +279,7 @@ export class Pipeline<T> implements AsyncIterable<T> {
   forEach(fn: TaskFn<T, unknown>, options?: MapOptions): Promise<void> {
     let make: (scope: Scope, up: Node<T>) => Node<unknown>;
     try {
-      make = compileMap('pipeline.forEach', fn, { ordered: false, ...options }, this.#depth);
+      make = compileMap('pipeline.forEach', fn, options, this.#depth, false);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -384,6 +384,7 @@ function compileMap<T, R>(
   fn: TaskFn<T, R>,
   options: MapOptions | undefined,
   position: number,
+  defaultOrdered = true,
 ): (scope: Scope, up: Node<T>) => Node<R> {
   checkFunction(api, 'fn', fn);
   checkObject(api, 'options', options);
@@ -393,7 +394,7 @@ function compileMap<T, R>(
   checkTrace(api, 'options.trace', o.trace);
   const policy = compilePolicy(api, o);
   const concurrency = o.concurrency ?? 1;
-  const ordered = o.ordered ?? true;
+  const ordered = o.ordered ?? defaultOrdered;
   const attempts = policy?.attempts ?? 1;
   const items = o.trace === 'items';
   return (scope, up) => {

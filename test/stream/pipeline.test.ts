@@ -428,6 +428,10 @@ describe('Pipeline', () => {
       pipeline([1]).forEach(() => {}, { concurrency: -1 }),
       RangeError,
     );
+    await assert.rejects(
+      pipeline([1]).forEach(() => {}, 5 as never),
+      TypeError,
+    );
   });
 
   it('applies timeout and retry to map tasks as fanOut does', async () => {
