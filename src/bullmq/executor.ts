@@ -508,10 +508,13 @@ class Executor implements BullmqExecutor {
     // Not at once: the next task of a fanOut usually starts in this very tick.
     setImmediate(() => {
       this.idleScheduled = false;
-      if (this.pending.size > 0 || !this.beating) return;
-      this.beating = false;
-      clearInterval(this.timer);
-      this.cmd.del(this.key).catch(this.onError);
+      if (this.pending.size > 0) return;
+      // A lapse stopped the beat already; close still waits to hear that nothing is out.
+      if (this.beating) {
+        this.beating = false;
+        clearInterval(this.timer);
+        this.cmd.del(this.key).catch(this.onError);
+      }
       this.drained?.();
     });
   }

@@ -297,6 +297,23 @@ describe('bullmqExecutor', () => {
     }
   });
 
+  it('still closes when its heartbeat lapses while close waits for the tasks out', async () => {
+    const heartbeat = 500;
+    const stalling = bullmqExecutor({ connection, queue: 'main', prefix, heartbeat });
+    const task = stalling.task('block')(0, at(210));
+    task.catch(() => {});
+    await until(() => from('started', 210).length === 1);
+    const closing = stalling.close();
+    const end = Date.now() + 3 * heartbeat;
+    while (Date.now() < end) {} // a blocked event loop: the heartbeat expires
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('hung'), 20_000);
+    });
+    assert.equal(await Promise.race([closing.then(() => 'closed'), hung]), 'closed');
+    clearTimeout(timer);
+  });
+
   it('works as a Group task and as a pipeline stage', async () => {
     const double = cluster.task<number, number>('double');
     const group = new Group({ limit: 4 });
