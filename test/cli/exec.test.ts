@@ -54,6 +54,15 @@ describe('exec', () => {
     assert.equal(r.stdout, sh.stdout);
   });
 
+  it('refuses an argument with a NUL byte, which no command line can carry, and runs none of it', async () => {
+    const r = await fanout(['exec', '--keep-going', 'echo', '{}'], {
+      input: 'a\nx\0echo INJECTED #\nb\n',
+    });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, 'a\nb\n');
+    assert.match(r.stderr, /NUL byte/);
+  });
+
   it('appends the argument when the command has no replacement string', async () => {
     const r = await fanout(['exec', 'echo', 'arg:', ':::', 'a', 'b']);
     assert.equal(r.stdout, 'arg: a\narg: b\n');

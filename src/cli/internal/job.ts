@@ -52,9 +52,27 @@ export function notStarted(): JobResult {
   };
 }
 
+/**
+ * The result of a job refused before it started, with `why` on its stderr:
+ * exit code 126, as the shell gives a command it cannot run.
+ */
+export function refused(why: string): JobResult {
+  const r = notStarted();
+  r.exitCode = 126;
+  r.signal = null;
+  r.stderr.push(Buffer.from(`fanout: ${why}\n`));
+  return r;
+}
+
+/** A NUL byte ends a C string: no command line or argv can carry one. */
+export const NUL_REFUSED = 'the command line contains a NUL byte; it cannot be passed to a command';
+
 /** Starts `inv` and resolves when it has exited and its output is closed; never rejects. */
 export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult> {
   if (options.signal.aborted) return Promise.resolve(notStarted());
+  if (inv.shell ? inv.line.includes('\0') : [inv.file, ...inv.args].some((a) => a.includes('\0'))) {
+    return Promise.resolve(refused(NUL_REFUSED));
+  }
   const start = Date.now();
   const t0 = performance.now();
   const stdout: Buffer[] = [];

@@ -32,7 +32,7 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { listen } from '../../internal/abort.ts';
-import { type JobOptions, type JobResult, notStarted } from './job.ts';
+import { type JobOptions, type JobResult, NUL_REFUSED, notStarted, refused } from './job.ts';
 import { MarkSplitter } from './mark-splitter.ts';
 
 const BASH = ['/bin/bash', '/usr/bin/bash', '/usr/local/bin/bash'].find((p) => existsSync(p));
@@ -349,6 +349,9 @@ export class Lanes {
    */
   run(line: string, options: JobOptions): Promise<JobResult> {
     if (options.signal.aborted) return Promise.resolve(notStarted());
+    // The lane reads NUL-ended lines: a NUL inside would end this job early
+    // and run the rest of the line as a job of its own.
+    if (line.includes('\0')) return Promise.resolve(refused(NUL_REFUSED));
     const lane = this.pick();
     return new Promise((resolve) => lane.run(line, options, resolve));
   }
