@@ -138,8 +138,9 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   let firstFailure: string | undefined;
 
   const job = async (arg: string, index: number, ctx: TaskContext): Promise<void> => {
-    const room = reorder?.room(index);
+    const room = reorder?.room(index, ctx.signal);
     if (room) await room;
+    if (ctx.signal.aborted) throw ctx.signal.reason; // stopped while it waited
     const ready = out.ready();
     if (ready) await ready;
     const seq = index + 1;

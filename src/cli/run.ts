@@ -170,8 +170,9 @@ async function feed(
   let firstFailure: { index: number; error: unknown } | undefined;
 
   const task = async (value: unknown, index: number, ctx: TaskContext): Promise<void> => {
-    const room = reorder?.room(index);
+    const room = reorder?.room(index, ctx.signal);
     if (room) await room;
+    if (ctx.signal.aborted) throw ctx.signal.reason; // stopped while it waited
     const ready = out.ready();
     if (ready) await ready;
     bar.start();

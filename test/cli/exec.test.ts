@@ -234,6 +234,27 @@ describe('exec', () => {
     assert.equal(bySeq.has('4'), false);
   });
 
+  it('stops, and does not hang, when jobs wait for room behind a slow first job', async () => {
+    // Job 1 holds the output window; jobs past it (1025 on) wait for room.
+    // Job 2 fails once job 1024 ran: the stop must release the waiting jobs.
+    const last = join(dir, 'room-last');
+    const r = await fanout(
+      [
+        'exec',
+        '-j',
+        '3',
+        `if [ {} = 1 ]; then sleep 60; elif [ {} = 2 ]; then i=0; ` +
+          `until [ -e ${last} ] || [ $i = 1200 ]; do sleep 0.05; i=$((i+1)); done; exit 3; ` +
+          `elif [ {} = 1024 ]; then touch ${last}; fi`,
+        ':::',
+        ...Array.from({ length: 1100 }, (_, i) => String(i + 1)),
+      ],
+      { timeout: 90_000 },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /job 2 failed \(exit code 3\)/);
+  });
+
   it('runs every job after failures with --keep-going', async () => {
     const r = await fanout([
       'exec',

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Reorder } from '../../src/cli/internal/reorder.ts';
+
+const never = new AbortController().signal;
 
 describe('Reorder', () => {
   it('emits every value in index order, whatever order they arrive in', () => {
@@ -25,7 +28,7 @@ describe('Reorder', () => {
             const ready = [...waiting];
             const pick = ready[it.next().value % ready.length]!;
             waiting.delete(pick);
-            assert.equal(r.room(pick), undefined);
+            assert.equal(r.room(pick, never), undefined);
             r.put(pick, pick);
           }
           assert.deepEqual(
@@ -41,7 +44,7 @@ describe('Reorder', () => {
     const out: string[] = [];
     const r = new Reorder<string>(2, (v) => out.push(v));
     r.put(1, 'b');
-    const wait = r.room(2);
+    const wait = r.room(2, never);
     assert.ok(wait, 'index 2 must wait while 0 is missing');
     let released = false;
     void wait.then(() => (released = true));
@@ -50,6 +53,18 @@ describe('Reorder', () => {
     r.put(0, 'a');
     await wait;
     assert.deepEqual(out, ['a', 'b']);
+  });
+
+  it('lets a waiting index go when the run stops, and leaves no listener', async () => {
+    const r = new Reorder<string>(2, () => {});
+    const stop = new AbortController();
+    const wait = r.room(2, stop.signal);
+    assert.ok(wait);
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 1);
+    stop.abort();
+    await wait; // would never settle: index 0 is never put
+    assert.equal(getEventListeners(stop.signal, 'abort').length, 0);
+    assert.equal(r.room(3, stop.signal), undefined, 'an aborted run waits for nothing');
   });
 
   it('flushes what it holds, in order, skipping the gaps', () => {

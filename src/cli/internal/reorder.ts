@@ -4,6 +4,7 @@
 // than `window` ahead of the next one to emit: memory is bounded by the
 // window, not by the input.
 
+import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
 
 const EMPTY = Symbol('empty');
@@ -39,19 +40,28 @@ export class Reorder<T> {
       next++;
     }
     this.next = next;
-    if (this.waiting !== undefined && this.waitingFor < next + this.window) {
-      const w = this.waiting;
-      this.waiting = undefined;
-      w.resolve();
-    }
+    if (this.waitingFor < next + this.window) this.wake();
   }
 
-  /** Undefined when `index` may start now, else a promise of when it may. */
-  room(index: number): Promise<void> | undefined {
-    if (index < this.next + this.window) return undefined;
+  /**
+   * Undefined when `index` may start now, else a promise of when it may, or
+   * of `signal` aborting: a run that stops never puts the values it waits for.
+   */
+  room(index: number, signal: AbortSignal): Promise<void> | undefined {
+    if (index < this.next + this.window || signal.aborted) return undefined;
     this.waitingFor = index;
-    this.waiting ??= deferred();
+    if (this.waiting === undefined) {
+      const waiting = (this.waiting = deferred());
+      const unlisten = listen(signal, () => this.wake());
+      void waiting.promise.then(unlisten);
+    }
     return this.waiting.promise;
+  }
+
+  private wake(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve();
   }
 
   /** Emits every value still held, in index order, skipping the gaps. */
