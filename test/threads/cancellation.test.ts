@@ -106,6 +106,29 @@ describe('threadPool cancellation', () => {
     );
   });
 
+  it("drops a cancelled task still queued on a thread, and never ends another caller's task for it", async () => {
+    // One thread: the queued task sits behind a long CPU task that never
+    // reads messages. Were the queued one treated as running, the short
+    // grace would end the thread, and the other caller's task with it.
+    const own = threadPool({ module: tasks, size: 1, abortGrace: 300 });
+    try {
+      await own.ready();
+      const started = startedFlag();
+      const long = own.task('spinMarked')({ ms: 1_500, started });
+      await untilStarted(started);
+      const controller = new AbortController();
+      const reason = new Error('not needed');
+      const queued = own.task('inc')(1, { signal: controller.signal });
+      await delay(50); // dispatched to the thread (the pool sends in batches)
+      controller.abort(reason);
+      await assert.rejects(queued, (err) => err === reason);
+      assert.equal(typeof (await long), 'number');
+      assert.equal(listeners(controller.signal), 0);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('cancels sibling tasks on threads when one fails in fanOut', async () => {
     const spinForever = pool.task('spinUntilAborted');
     const t0 = performance.now();

@@ -362,9 +362,9 @@ export class Scheduler {
   }
 
   /**
-   * The caller's signal aborted: queued jobs fail at once; jobs on threads
-   * get their flag raised and an ABORT message, and a thread still holding
-   * one of them after the grace period is terminated.
+   * The caller's signal aborted: jobs not started yet fail at once; running
+   * jobs get their flag raised and an ABORT message, and a thread still
+   * running one of them after the grace period is terminated.
    */
   private onAbort(w: Watch): void {
     this.unwatch(w);
@@ -374,7 +374,10 @@ export class Scheduler {
       const next = job.next;
       job.prev = job.next = job.watch = undefined;
       const t = job.thread;
-      if (t === undefined) {
+      // Not started, in the pool's queue or still queued on a thread (which
+      // may be deep in another task and read no message for a long time):
+      // dropped at once, and no reason to end the thread.
+      if (t === undefined || t.recall(job.slot) !== undefined) {
         this.settle(job, false, reason);
       } else {
         job.aborted = true;
