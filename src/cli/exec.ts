@@ -89,7 +89,7 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   const lookahead = options.timeout === undefined;
   const lanes =
     useShell && lanesAvailable()
-      ? new Lanes({ size: jobs, lookahead, pause: !keepGoing })
+      ? new Lanes({ size: jobs, lookahead, pause: lookahead && !keepGoing })
       : undefined;
   const template = new Template(command, useShell, lanes === undefined);
   const source = listed ?? new LineReader(process.stdin);
