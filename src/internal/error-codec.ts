@@ -3,12 +3,16 @@
 // `cause`), and JSON keeps less still. On the other side an envelope becomes
 // the built-in class it was, fanout's own class (so that an abort reason
 // keeps its class), or a RemoteTaskError, with the remote stack, `code`,
-// `cause` and primitive own properties kept. Both executors use this one
-// codec: fanout/threads sends envelopes by structured clone, fanout/bullmq
-// as JSON.
+// `cause` and primitive own properties kept. Any AggregateError, whatever
+// its class, becomes an AggregateError with its inner errors and its name
+// (fanout's AggregateTaskError an AggregateTaskError, with its indices): the
+// inner errors are what one is for, and a RemoteTaskError has no place for
+// them. Both executors use this one codec: fanout/threads sends envelopes by
+// structured clone, fanout/bullmq as JSON.
 
 import { types } from 'node:util';
 import {
+  AggregateTaskError,
   CancelledError,
   FanoutError,
   RemoteTaskError,
@@ -28,6 +32,8 @@ export interface EncodedError {
   code?: Primitive;
   cause?: Encoded;
   errors?: Encoded[];
+  /** An AggregateTaskError's `indices`. */
+  indices?: number[];
   props?: Record<string, Primitive>;
   dom?: boolean;
 }
@@ -36,6 +42,7 @@ export interface EncodedError {
 export type Encoded = { e: EncodedError; v?: undefined } | { e?: undefined; v: unknown };
 
 const MAX_DEPTH = 8;
+const CODE_AGGREGATE = 'ERR_FANOUT_AGGREGATE';
 const OWN = new Set(['name', 'message', 'stack', 'code', 'cause', 'errors']);
 
 function isPrimitive(v: unknown): v is Primitive {
@@ -62,6 +69,15 @@ export function encode(value: unknown, json = false, depth = 0): Encoded {
     if ('cause' in err && err.cause !== undefined) out.cause = encode(err.cause, json, depth + 1);
     if (err instanceof AggregateError && Array.isArray(err.errors)) {
       out.errors = err.errors.map((e) => encode(e, json, depth + 1));
+      // By code, not class: the task module may hold another copy of fanout.
+      const indices = (err as { indices?: unknown }).indices;
+      if (
+        out.code === CODE_AGGREGATE &&
+        Array.isArray(indices) &&
+        indices.every(Number.isInteger)
+      ) {
+        out.indices = [...indices];
+      }
     }
   }
   for (const key of Object.keys(err)) {
@@ -139,8 +155,8 @@ export function decode(enc: Encoded): unknown {
   let err: Error;
   if (e.dom) {
     err = new DOMException(e.message, e.name);
-  } else if (e.name === 'AggregateError' && e.errors !== undefined) {
-    err = new AggregateError(e.errors.map(decode), e.message, options);
+  } else if (e.errors !== undefined) {
+    err = aggregate(e, e.errors.map(decode), options);
   } else if (own !== undefined && own[0] === e.name) {
     err = own[1](e, props, options);
   } else if (Object.hasOwn(BUILTIN, e.name)) {
@@ -151,6 +167,25 @@ export function decode(enc: Encoded): unknown {
   define(err, 'stack', e.stack, false);
   if (!(err instanceof FanoutError)) define(err, 'code', e.code, true);
   for (const [key, v] of Object.entries(props)) if (!(key in err)) define(err, key, v, true);
+  return err;
+}
+
+/** fanout's AggregateTaskError, or an AggregateError that keeps the name of its class. */
+function aggregate(e: EncodedError, errors: unknown[], options: Options): Error {
+  const indices = e.indices;
+  if (
+    e.code === CODE_AGGREGATE &&
+    e.name === 'AggregateTaskError' &&
+    indices?.length === errors.length
+  ) {
+    // Its constructor writes a message of its own, and takes no cause.
+    const err = new AggregateTaskError(errors, indices, errors.length);
+    define(err, 'message', e.message, false);
+    define(err, 'cause', options?.cause, false);
+    return err;
+  }
+  const err = new AggregateError(errors, e.message, options);
+  if (e.name !== 'AggregateError') define(err, 'name', e.name, false);
   return err;
 }
 

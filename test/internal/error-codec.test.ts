@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  AggregateTaskError,
   CancelledError,
   RemoteTaskError,
   TaskModuleError,
@@ -63,6 +64,42 @@ describe('error codec', () => {
         );
         const dom = send(new DOMException('gone', 'AbortError')) as DOMException;
         assert.equal(dom.name, 'AbortError');
+      });
+
+      it('recreates an AggregateTaskError with its errors, indices and message', () => {
+        const cause = new Error('why');
+        const err = new AggregateTaskError([new RangeError('a'), 'b'], [1, 4], 5);
+        Object.defineProperty(err, 'cause', { value: cause, configurable: true });
+        const back = send(err) as AggregateTaskError;
+        assert.ok(back instanceof AggregateTaskError);
+        assert.equal(back.name, 'AggregateTaskError');
+        assert.equal(back.code, 'ERR_FANOUT_AGGREGATE');
+        assert.equal(back.message, '2 of 5 tasks failed');
+        assert.equal(back.stack, err.stack);
+        assert.deepEqual(back.indices, [1, 4]);
+        assert.ok(back.errors[0] instanceof RangeError);
+        assert.equal((back.errors[0] as Error).message, 'a');
+        assert.equal(back.errors[1], 'b');
+        assert.equal((back.cause as Error).message, 'why');
+      });
+
+      it('keeps the errors, name, code and cause of any AggregateError subclass', () => {
+        class BatchError extends AggregateError {
+          override name = 'BatchError';
+          code = 'E_BATCH';
+          retry = 2;
+        }
+        const err = new BatchError([new TypeError('x')], 'batch failed', { cause: 'root' });
+        const back = send(err) as AggregateError & { code: string; retry: number };
+        assert.ok(back instanceof AggregateError);
+        assert.equal(back.name, 'BatchError');
+        assert.equal(back.code, 'E_BATCH');
+        assert.equal(back.retry, 2);
+        assert.equal(back.message, 'batch failed');
+        assert.equal(back.stack, err.stack);
+        assert.equal(back.cause, 'root');
+        assert.equal(back.errors.length, 1);
+        assert.ok(back.errors[0] instanceof TypeError);
       });
 
       it('passes a thrown value that is not an Error as it is', () => {
