@@ -236,6 +236,27 @@ describe('Pipeline', () => {
     await loop((reason) => reason); // an echo of the stop: break returns quietly
   });
 
+  it('makes break throw an error the source raised while closing, while a stage still winds down', async () => {
+    const closing = new Error('finally failed');
+    async function* src() {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: a source whose cleanup fails
+        throw closing;
+      }
+    }
+    const loop = async () => {
+      // The map's tasks ignore the stop, so the source is closed (and fails) before they end.
+      for await (const x of pipeline(src()).map((x) => sleep(20).then(() => x), {
+        concurrency: 2,
+      })) {
+        if (x === 0) break;
+      }
+    };
+    await assert.rejects(loop(), (err) => err === closing);
+  });
+
   it('rejects with the very error a stage threw, after everything stopped', async () => {
     const boom = new Error('boom');
     const probe = new Probe();
@@ -342,6 +363,26 @@ describe('Pipeline', () => {
     assert.equal(probe.running, 0);
     assert.equal(src.state.finished, true);
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
+  it('stops with signal.reason when the signal aborts in the loop body and closing the source fails', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    async function* src() {
+      try {
+        for (let i = 0; ; i++) yield i;
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: a source whose cleanup fails
+        throw new Error('finally failed');
+      }
+    }
+    const loop = async () => {
+      for await (const _ of pipeline(src(), { signal: controller.signal })) {
+        controller.abort(reason);
+        await sleep(20); // the source is closed, and fails, before the loop asks for more
+      }
+    };
+    await assert.rejects(loop(), (err) => err === reason);
   });
 
   it('starts nothing when the signal is already aborted', async () => {

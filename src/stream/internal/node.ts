@@ -8,7 +8,7 @@
 // decides what the consumer sees, so an error reaches it exactly once and
 // as the very object that was thrown.
 
-import { isEcho, sharedController } from '../../internal/abort.ts';
+import { isEcho, noop, sharedController } from '../../internal/abort.ts';
 import { attachSuppressed } from '../../internal/suppressed.ts';
 
 /** The end of a stream, or of a stopped node. */
@@ -61,6 +61,9 @@ export abstract class Node<T> {
       this.controller.abort(reason);
       this.onStop();
       const upstream = this.closeUpstream(reason);
+      // Marked handled at once: an upstream may fail while this node still
+      // winds down, and a rejection left unhandled that long ends the process.
+      upstream?.catch(noop);
       this.closing = this.wind(upstream);
     }
     return this.closing;

@@ -64,6 +64,9 @@ export class Run<T> implements Scope {
     if (this.stopped) return;
     this.stopped = true;
     this.closing = this.tail!.close(reason);
+    // finish() reads it, maybe only once the consumer asks for more: until
+    // then a failure to close must not count as unhandled.
+    this.closing.catch(noop);
   }
 
   /**
