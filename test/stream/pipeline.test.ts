@@ -257,6 +257,22 @@ describe('Pipeline', () => {
     await assert.rejects(loop(), (err) => err === closing);
   });
 
+  it('makes break throw the error of a source’s return() that fails at once while a read is under way', async () => {
+    const closing = new Error('return failed');
+    let i = 0;
+    const src: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => sleep(i === 0 ? 0 : 20).then(() => ({ value: i++, done: false })),
+        return: () => Promise.reject(closing),
+      }),
+    };
+    const loop = async () => {
+      // The map reads ahead: a slow read is under way when the loop breaks.
+      for await (const x of pipeline(src).map((x) => x, { concurrency: 2 })) if (x === 0) break;
+    };
+    await assert.rejects(loop(), (err) => err === closing);
+  });
+
   it('rejects with the very error a stage threw, after everything stopped', async () => {
     const boom = new Error('boom');
     const probe = new Probe();

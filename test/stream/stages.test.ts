@@ -73,6 +73,26 @@ describe('flatMap', () => {
     assert.equal(inner.state.finished, true);
   });
 
+  it('makes break throw the error of an inner return() that fails at once while a read is under way', async () => {
+    const closing = new Error('return failed');
+    let i = 0;
+    const inner: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => sleep(i === 0 ? 0 : 20).then(() => ({ value: i++, done: false })),
+        return: () => Promise.reject(closing),
+      }),
+    };
+    const loop = async () => {
+      // The map reads ahead: a slow read of the inner iterable is under way when the loop breaks.
+      for await (const x of pipeline([0])
+        .flatMap(() => inner)
+        .map((x) => x, { concurrency: 2 })) {
+        if (x === 0) break;
+      }
+    };
+    await assert.rejects(loop(), (err) => err === closing);
+  });
+
   it('fails with a TypeError when fn returns something not iterable', async () => {
     await assert.rejects(
       pipeline([1])

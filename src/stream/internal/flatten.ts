@@ -1,6 +1,7 @@
 // The second half of flatMap: reads each iterable the map half produced, one
 // after another, to the end.
 
+import { noop } from '../../internal/abort.ts';
 import { checkIterable } from '../../internal/validate.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
 
@@ -102,7 +103,9 @@ export class FlattenNode<T> extends Node<T> {
     this.sync = undefined;
     this.async = undefined;
     sync?.return?.();
-    const closing = async?.return?.();
+    const closing = Promise.resolve(async?.return?.());
+    // It may fail before the next() settles: that is read below, not unhandled.
+    closing.catch(noop);
     await this.pending;
     await closing;
   }

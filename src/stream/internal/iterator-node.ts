@@ -1,6 +1,7 @@
 // What the source node and a through() stage share: reading an iterator one
 // next() at a time, and closing it when the run stops before its end.
 
+import { noop } from '../../internal/abort.ts';
 import { DONE, type Done, Node, type Pulled } from './node.ts';
 
 export abstract class IteratorNode<T> extends Node<T> {
@@ -45,7 +46,9 @@ export abstract class IteratorNode<T> extends Node<T> {
    */
   protected async closeIterator(iterator: AsyncIterator<T>): Promise<void> {
     this.ended = true;
-    const closing = iterator.return?.();
+    const closing = Promise.resolve(iterator.return?.());
+    // It may fail before the next() settles: that is read below, not unhandled.
+    closing.catch(noop);
     await this.pending;
     await closing;
   }
