@@ -12,8 +12,11 @@ import { Pipeline, type PipelineSource } from './pipeline.ts';
  * merged stream ends when every source ended. When its consumer stops early,
  * or a source throws, every source is closed (their `return()` and `finally`
  * run) before the consumer resumes; a source's error reaches the consumer as
- * is. For cancellation, wrap it: `pipeline(merge(a, b), { signal })`, or
- * chain stages on it and consume it with a signal-bearing source upstream.
+ * is. No error raised while closing the sources is lost: they go into that
+ * error's `suppressed` array, or, after an early exit, the first of them is
+ * thrown with the others in its own. For cancellation, wrap it:
+ * `pipeline(merge(a, b), { signal })`, or chain stages on it and consume it
+ * with a signal-bearing source upstream.
  *
  * @throws TypeError when a source is not an Iterable or AsyncIterable, at once.
  * @example

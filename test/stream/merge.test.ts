@@ -3,6 +3,21 @@ import { describe, it } from 'node:test';
 import { Channel, merge } from '../../src/index.ts';
 import { sleep, source } from '../fixtures/stream.ts';
 
+/** An endless source whose return() fails with `error`. */
+function failsToClose(error: Error): AsyncIterable<number> {
+  let i = 0;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => sleep(1).then(() => ({ value: i++, done: false })),
+      return: () => Promise.reject(error),
+    }),
+  };
+}
+
+function suppressedOf(err: unknown): unknown[] | undefined {
+  return (err as { suppressed?: unknown[] }).suppressed;
+}
+
 describe('merge', () => {
   it('gives every item of every source, each source in its own order', async () => {
     const a = source(50);
@@ -65,6 +80,41 @@ describe('merge', () => {
     const other = source(Number.POSITIVE_INFINITY, 1);
     await assert.rejects(merge<number>(bad(), other.iterable).drain(), (err) => err === boom);
     assert.equal(other.state.finished, true);
+  });
+
+  it('makes break throw the first error raised while closing the sources, the others in its suppressed', async () => {
+    const first = new Error('first');
+    const second = new Error('second');
+    const loop = async () => {
+      for await (const _ of merge(failsToClose(first), failsToClose(second))) break;
+    };
+    await assert.rejects(loop(), (err) => {
+      assert.equal(err, first);
+      assert.equal(suppressedOf(err)?.length, 1);
+      assert.equal(suppressedOf(err)?.[0], second);
+      return true;
+    });
+  });
+
+  it('keeps every error raised while closing the other sources in a source error’s suppressed', async () => {
+    const boom = new Error('boom');
+    const first = new Error('first');
+    const second = new Error('second');
+    async function* bad() {
+      yield -1;
+      await sleep(5);
+      throw boom;
+    }
+    await assert.rejects(
+      merge<number>(bad(), failsToClose(first), failsToClose(second)).drain(),
+      (err) => {
+        assert.equal(err, boom);
+        assert.equal(suppressedOf(err)?.length, 2);
+        assert.equal(suppressedOf(err)?.[0], first);
+        assert.equal(suppressedOf(err)?.[1], second);
+        return true;
+      },
+    );
   });
 
   it('chains stages like any pipeline', async () => {

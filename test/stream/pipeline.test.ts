@@ -334,6 +334,40 @@ describe('Pipeline', () => {
     );
   });
 
+  it('keeps the errors raised while stopping, by tasks and by the source, side by side in the first error’s suppressed', async () => {
+    const boom = new Error('boom');
+    const own = new Error('task cleanup failed');
+    const closing = new Error('return failed');
+    let i = 0;
+    const src: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => sleep(1).then(() => ({ value: i++, done: false })),
+        return: () => Promise.reject(closing),
+      }),
+    };
+    await assert.rejects(
+      pipeline(src)
+        .map(
+          async (x, { signal }) => {
+            if (x === 1) throw boom;
+            await new Promise((_, reject) => {
+              signal.addEventListener('abort', () => reject(own), { once: true });
+            });
+          },
+          { concurrency: 2 },
+        )
+        .drain(),
+      (err) => {
+        assert.equal(err, boom);
+        const suppressed = (err as { suppressed?: unknown[] }).suppressed;
+        assert.equal(suppressed?.length, 2);
+        assert.equal(suppressed[0], own);
+        assert.equal(suppressed[1], closing);
+        return true;
+      },
+    );
+  });
+
   it('rejects with the error a reduce function threw and stops the source', async () => {
     const boom = new Error('boom');
     const src = source(Number.POSITIVE_INFINITY);

@@ -192,6 +192,36 @@ describe('through', () => {
     assert.deepEqual(out, [0, 1, 2, 3, -1]);
   });
 
+  it('throws into the stage what closing upstream raised when it stops reading', async () => {
+    const closing = new Error('return failed');
+    let i = 0;
+    const src: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => ({
+        next: () => sleep(1).then(() => ({ value: i++, done: false })),
+        return: () => Promise.reject(closing),
+      }),
+    };
+    let seen: unknown;
+    await assert.rejects(
+      pipeline(src)
+        .through(async function* take(input) {
+          try {
+            for await (const x of input) {
+              yield x;
+              break;
+            }
+          } catch (err) {
+            seen = err;
+            throw err;
+          }
+          yield -1;
+        })
+        .toArray(),
+      (err) => err === closing,
+    );
+    assert.equal(seen, closing);
+  });
+
   it('runs the stage’s finally and aborts its signal when the consumer stops early', async () => {
     let finalized = false;
     let aborted = false;

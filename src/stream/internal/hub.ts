@@ -26,7 +26,7 @@ export class Hub<T> implements Scope {
   error: unknown;
   private changed: Deferred<void> | undefined;
   private unlisten: () => void = noop;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<unknown[]> | undefined;
 
   constructor(
     source: Source<T>,
@@ -126,7 +126,6 @@ export class Hub<T> implements Scope {
     this.closing = this.source.close(
       new CancelledError('cancelled: broadcast failed', { cause: error }),
     );
-    this.closing.catch(noop);
   }
 
   /**
@@ -144,7 +143,7 @@ export class Hub<T> implements Scope {
     this.closing ??= this.source.close(
       new CancelledError('cancelled: every broadcast consumer stopped'),
     );
-    return this.closing.catch(noop);
+    return this.closing.then(noop);
   }
 }
 

@@ -76,10 +76,7 @@ export class MergeNode<T> extends Node<T> {
     return this.quiet.promise;
   }
 
-  protected override closeUpstream(reason: unknown): Promise<void> {
-    return Promise.allSettled(this.inputs.map((input) => input.close(reason))).then((results) => {
-      const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
-      if (errors.length > 0) throw errors[0];
-    });
+  protected override closeUpstream(reason: unknown): Promise<unknown[]>[] {
+    return this.inputs.map((input) => input.close(reason));
   }
 }

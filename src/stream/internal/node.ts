@@ -8,7 +8,7 @@
 // decides what the consumer sees, so an error reaches it exactly once and
 // as the very object that was thrown.
 
-import { isEcho, noop, sharedController } from '../../internal/abort.ts';
+import { isEcho, sharedController } from '../../internal/abort.ts';
 import { attachSuppressed } from '../../internal/suppressed.ts';
 
 /** The end of a stream, or of a stopped node. */
@@ -38,7 +38,7 @@ export abstract class Node<T> {
   protected readonly controller = sharedController();
   /** What this node's tasks and Go-style stages see. */
   readonly signal: AbortSignal = this.controller.signal;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<unknown[]> | undefined;
   private late: unknown[] | undefined;
 
   constructor(
@@ -52,19 +52,17 @@ export abstract class Node<T> {
   /**
    * Stops this node and every node upstream at once (aborting their tasks'
    * signals with `reason`), and resolves when none of them runs anything
-   * and the source is closed. Rejects with the first error raised while
-   * winding down that is not an echo of `reason`.
+   * and the source is closed, with every error raised while winding down
+   * that is not an echo of `reason`: this node's, then its upstreams' (an
+   * empty array: none). It never rejects, so a close under way never holds
+   * an unhandled rejection, and several errors need no nesting.
    */
-  close(reason: unknown): Promise<void> {
+  close(reason: unknown): Promise<unknown[]> {
     if (this.closing === undefined) {
       this.stopped = true;
       this.controller.abort(reason);
       this.onStop();
-      const upstream = this.closeUpstream(reason);
-      // Marked handled at once: an upstream may fail while this node still
-      // winds down, and a rejection left unhandled that long ends the process.
-      upstream?.catch(noop);
-      this.closing = this.wind(upstream);
+      this.closing = this.wind(this.closeUpstream(reason));
     }
     return this.closing;
   }
@@ -77,8 +75,9 @@ export abstract class Node<T> {
     return undefined;
   }
 
-  protected closeUpstream(reason: unknown): Promise<void> | undefined {
-    return this.upstream?.close(reason);
+  /** Closes what this node reads from: one close() per upstream, started at once. */
+  protected closeUpstream(reason: unknown): Promise<unknown[]>[] {
+    return this.upstream === undefined ? [] : [this.upstream.close(reason)];
   }
 
   /** Reports a failure: it ends the run, unless the node stopped already. */
@@ -92,25 +91,26 @@ export abstract class Node<T> {
     if (!isEcho(error, this.signal.reason)) (this.late ??= []).push(error);
   }
 
-  private async wind(upstream: Promise<void> | undefined): Promise<void> {
+  private async wind(upstreams: Promise<unknown[]>[]): Promise<unknown[]> {
     try {
       await this.idle();
     } catch (err) {
       this.lateError(err);
     }
     const errors = this.late ?? [];
-    if (upstream !== undefined) {
-      try {
-        await upstream;
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) {
-      attachSuppressed(errors[0], errors.slice(1));
-      throw errors[0];
-    }
+    for (const upstream of upstreams) errors.push(...(await upstream));
+    return errors;
   }
+}
+
+/**
+ * Throws the first of `errors` with the others in its `suppressed` array;
+ * returns when there is none.
+ */
+export function throwFirst(errors: unknown[]): void {
+  if (errors.length === 0) return;
+  attachSuppressed(errors[0], errors.slice(1));
+  throw errors[0];
 }
 
 /** Awaits `p`, whose rejection was already recorded elsewhere. */

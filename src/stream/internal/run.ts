@@ -7,7 +7,7 @@ import { CancelledError } from '../../errors.ts';
 import { isEcho, listen, noop } from '../../internal/abort.ts';
 import { attachSuppressed } from '../../internal/suppressed.ts';
 import { type PipelineTrace, tracePipeline } from '../../tracing/pipeline.ts';
-import { DONE, type Done, isThenable, type Node, type Scope } from './node.ts';
+import { DONE, type Done, isThenable, type Node, type Scope, throwFirst } from './node.ts';
 
 export type Build<T> = (scope: Scope) => Node<T>;
 
@@ -19,7 +19,7 @@ export class Run<T> implements Scope {
   private failed = false;
   private aborted = false;
   private error: unknown;
-  private closing: Promise<void> | undefined;
+  private closing: Promise<unknown[]> | undefined;
   private unlisten: () => void = noop;
   private ending: Promise<void> | undefined;
   private trace: PipelineTrace | undefined;
@@ -64,9 +64,6 @@ export class Run<T> implements Scope {
     if (this.stopped) return;
     this.stopped = true;
     this.closing = this.tail!.close(reason);
-    // finish() reads it, maybe only once the consumer asks for more: until
-    // then a failure to close must not count as unhandled.
-    this.closing.catch(noop);
   }
 
   /**
@@ -90,22 +87,18 @@ export class Run<T> implements Scope {
         ? new CancelledError('cancelled: the pipeline consumer stopped early')
         : new CancelledError('cancelled: the pipeline ended'),
     );
-    let late: unknown;
-    let hasLate = false;
-    try {
-      await this.closing;
-    } catch (err) {
-      hasLate = true;
-      late = err;
-    }
+    const late = await this.closing!;
     this.unlisten();
     this.trace?.end(this.failed, this.error, this.aborted, early);
     if (this.aborted) throw this.signal!.reason;
     if (this.failed) {
-      if (hasLate && !isEcho(late, this.error)) attachSuppressed(this.error, [late]);
+      attachSuppressed(
+        this.error,
+        late.filter((err) => !isEcho(err, this.error)),
+      );
       throw this.error;
     }
-    if (hasLate) throw late;
+    throwFirst(late);
   }
 
   /** Whether the run was stopped: the consumer gets no more items. */

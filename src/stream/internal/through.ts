@@ -5,7 +5,7 @@ import { CancelledError } from '../../errors.ts';
 import { checkIterable } from '../../internal/validate.ts';
 import type { Stage } from '../pipeline.ts';
 import { IteratorNode } from './iterator-node.ts';
-import { DONE, type Done, type Node, type Pulled, type Scope } from './node.ts';
+import { DONE, type Done, type Node, type Pulled, type Scope, throwFirst } from './node.ts';
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
@@ -63,7 +63,9 @@ class Input<T> implements AsyncIterableIterator<T> {
   }
 
   async return(): Promise<IteratorResult<T>> {
-    await this.upstream.close(new CancelledError('cancelled: a stage stopped reading its input'));
+    throwFirst(
+      await this.upstream.close(new CancelledError('cancelled: a stage stopped reading its input')),
+    );
     return END;
   }
 
