@@ -25,8 +25,11 @@ export interface BroadcastOptions {
  * or the others block once the buffer fills. A consumer that stops early
  * (break, error, its own signal) leaves without holding the others up; the
  * source is closed (its `return()` and `finally` run) when the last one
- * leaves, and that consumer resumes only after it. An error of the source
- * reaches every consumer still reading, as the same object.
+ * leaves, and that consumer resumes only after it. An error of the source,
+ * or `signal.reason`, reaches every consumer still reading, as the same
+ * object, once the source is closed. What closing the source raised is not
+ * lost: it is kept in that error's `suppressed` array, or, when the last
+ * consumer left early, thrown by its exit.
  *
  * @throws TypeError / RangeError for a bad argument, at once.
  * @example

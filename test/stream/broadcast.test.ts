@@ -4,6 +4,21 @@ import { describe, it } from 'node:test';
 import { broadcast } from '../../src/index.ts';
 import { sleep, source } from '../fixtures/stream.ts';
 
+/** An endless source whose return() fails with `error`, after `ms`. */
+function failsToClose(error: Error, ms = 0): AsyncIterable<number> {
+  let i = 0;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => sleep(1).then(() => ({ value: i++, done: false })),
+      return: () => sleep(ms).then(() => Promise.reject(error)),
+    }),
+  };
+}
+
+function suppressedOf(err: unknown): unknown[] | undefined {
+  return (err as { suppressed?: unknown[] }).suppressed;
+}
+
 describe('broadcast', () => {
   it('gives every consumer every item in order', async () => {
     const [a, b, c] = broadcast(source(100).iterable, 3, { buffer: 4 });
@@ -74,6 +89,37 @@ describe('broadcast', () => {
     for (const r of results) assert.equal(r.status === 'rejected' && r.reason, reason);
     assert.equal(src.state.finished, true);
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+
+  it('makes the last consumer’s early exit throw what closing the source raised', async () => {
+    const closing = new Error('return failed');
+    const [a, b] = broadcast(failsToClose(closing), 2);
+    for await (const _ of a!) break; // b still reads: the source stays open
+    const last = async () => {
+      for await (const _ of b!) break;
+    };
+    await assert.rejects(last(), (err) => err === closing);
+  });
+
+  it('keeps what closing the source raised in the error every consumer gets, by the time each settles', async () => {
+    const controller = new AbortController();
+    const reason = new Error('stop');
+    const closing = new Error('return failed');
+    const [a, b] = broadcast(failsToClose(closing, 10), 2, { signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 10);
+    const seen = await Promise.all(
+      [a!, b!].map((p) =>
+        p.drain().then(
+          () => assert.fail('a consumer did not fail'),
+          (err) => ({ err, suppressed: suppressedOf(err)?.slice() }),
+        ),
+      ),
+    );
+    for (const { err, suppressed } of seen) {
+      assert.equal(err, reason);
+      assert.equal(suppressed?.length, 1);
+      assert.equal(suppressed[0], closing);
+    }
   });
 
   it('starts nothing when the signal is already aborted', async () => {

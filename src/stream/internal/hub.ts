@@ -4,8 +4,9 @@
 // ring is full, the fastest waits for the slowest.
 
 import { CancelledError } from '../../errors.ts';
-import { listen, noop } from '../../internal/abort.ts';
+import { isEcho, listen, noop } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
+import { attachSuppressed } from '../../internal/suppressed.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
 import { type Source, SourceNode } from './source.ts';
 
@@ -123,27 +124,39 @@ export class Hub<T> implements Scope {
     this.error = error;
     this.unlisten();
     this.notify();
-    this.closing = this.source.close(
-      new CancelledError('cancelled: broadcast failed', { cause: error }),
-    );
+    // Every consumer still reading waits for this close (see detach), so by
+    // the time one settles, what the close raised is in `error` too.
+    this.closing = this.source
+      .close(new CancelledError('cancelled: broadcast failed', { cause: error }))
+      .then((errors) => {
+        attachSuppressed(
+          error,
+          errors.filter((err) => !isEcho(err, error)),
+        );
+        return [];
+      });
   }
 
   /**
-   * Consumer `b` stopped. Once none is left, the source is closed; the
-   * promise resolves when that is done.
+   * Consumer `b` stopped; once none is left, the source is closed. Returns
+   * what the consumer must wait for, if anything: after a failure, every
+   * consumer waits for the source to close (what that raised is in `error`
+   * already, so it resolves with no error); otherwise the last one does,
+   * and what the close raised is its own to report.
    */
-  detach(b: number): Promise<void> | undefined {
+  detach(b: number): Promise<unknown[]> | undefined {
     if (!this.active[b]) return undefined;
     this.active[b] = false;
     this.left--;
     this.advance();
     this.notify();
+    if (this.failed) return this.closing;
     if (this.left > 0) return undefined;
     this.unlisten();
-    this.closing ??= this.source.close(
+    this.closing = this.source.close(
       new CancelledError('cancelled: every broadcast consumer stopped'),
     );
-    return this.closing.then(noop);
+    return this.closing;
   }
 }
 
@@ -174,9 +187,14 @@ export class BranchNode<T> extends Node<T> {
     return DONE;
   }
 
-  protected override async idle(): Promise<void> {
+  // The hub's source is this node's upstream, shared: leaving it closes it
+  // only for the last consumer, or after a failure.
+  protected override closeUpstream(): Promise<unknown[]>[] {
     const detached = this.hub.detach(this.b);
+    return detached === undefined ? [] : [detached];
+  }
+
+  protected override async idle(): Promise<void> {
     await this.running;
-    await detached;
   }
 }
