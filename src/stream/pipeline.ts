@@ -10,12 +10,11 @@ import {
   checkSignal,
 } from '../internal/validate.ts';
 import type { AttemptOptions, TaskContext, TaskFn } from '../task.ts';
-import { checkTrace } from '../tracing/pipeline.ts';
+import { checkTrace, traceStage } from '../tracing/pipeline.ts';
 import { BatchNode } from './internal/batch.ts';
 import { checkCount, checkPeriod } from './internal/check.ts';
 import { ConcurrentNode } from './internal/concurrent.ts';
 import { FlattenNode } from './internal/flatten.ts';
-import { stageTask } from './internal/hook.ts';
 import { isThenable, type Node, type Scope } from './internal/node.ts';
 import { RateLimitNode } from './internal/rate-limit.ts';
 import { type Build, Run, RunIterator } from './internal/run.ts';
@@ -370,11 +369,7 @@ export class Pipeline<T> implements AsyncIterable<T> {
     const build = this.#build;
     const whole: Build<U> =
       last === undefined ? (build as unknown as Build<U>) : (scope) => last(scope, build(scope));
-    try {
-      return new Run(whole, this.#signal).consume(onItem);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return new Run(whole, this.#signal).consume(onItem);
   }
 }
 
@@ -398,7 +393,8 @@ function compileMap<T, R>(
   const attempts = policy?.attempts ?? 1;
   const items = o.trace === 'items';
   return (scope, up) => {
-    const task = stageTask(fn, { api, position: position + 1, concurrency, attempts, items });
+    // Once per stage per run, before any item: a traced run wraps the task in its stage's span.
+    const task = traceStage(fn, { api, position: position + 1, concurrency, attempts, items });
     return concurrency === 1
       ? new SerialNode<T, R>(scope, up, 'map', task, policy)
       : new ConcurrentNode(scope, up, task, concurrency, ordered, policy);

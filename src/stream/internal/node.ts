@@ -112,11 +112,3 @@ export function throwFirst(errors: unknown[]): void {
   attachSuppressed(errors[0], errors.slice(1));
   throw errors[0];
 }
-
-/** Awaits `p`, whose rejection was already recorded elsewhere. */
-export function settled(p: PromiseLike<unknown> | undefined): Promise<void> {
-  return Promise.resolve(p).then(
-    () => {},
-    () => {},
-  );
-}
