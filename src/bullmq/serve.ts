@@ -16,13 +16,13 @@ import {
   WorkerExitedError,
 } from '../errors.ts';
 import { encode as encodeError } from '../internal/error-codec.ts';
+import { loadTaskModule, type ModuleTask, noTaskError } from '../internal/task-module.ts';
 import { checkObject, checkOptionalFunction } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
 import { withTraceContext } from '../tracing/propagation.ts';
 import type { ClusterConnection, ConnectionOptions } from './connection.ts';
 import { DEFAULT_MAX_PAYLOAD, encode } from './internal/codec.ts';
 import { callerKey, cancelChannel, queueBase } from './internal/keys.ts';
-import { loadTasks, type ModuleTask, moduleUrl } from './internal/module.ts';
 import {
   checkConnection,
   checkInteger,
@@ -147,8 +147,10 @@ export interface TaskServer {
  * serveTasks loads a task module and runs its named exports as the jobs of
  * a BullMQ queue that {@link bullmqExecutor} callers fill, on any machine.
  *
- * Every export that is a function is a task: `async (input, ctx) => output`
- * with a {@link RemoteTaskContext}. A job may only name one of them: any
+ * Every export that is a function is a task, and so is every function of a
+ * CommonJS `module.exports` object, as for fanout/threads: `async (input,
+ * ctx) => output` with a {@link RemoteTaskContext}. A job may only name one
+ * of them (they are looked up in a Map built at load): any
  * other name fails that task with TaskModuleError, and nothing in a job's
  * data is ever evaluated. Up to `concurrency` jobs run at once. A task's
  * `ctx.signal` aborts when its caller cancels it, or when its caller's
@@ -197,8 +199,10 @@ export async function serveTasks(options: ServeTasksOptions): Promise<TaskServer
   checkInteger(api, 'options.maxRedeliveries', options.maxRedeliveries, 0);
   checkInteger(api, 'options.livenessInterval', options.livenessInterval, 10);
   checkOptionalFunction(api, 'options.onError', options.onError);
-  const tasks = await loadTasks(m);
-  const server = new Server(options, tasks, moduleUrl(m));
+  const { url, tasks } = await loadTaskModule(m);
+  if (tasks.size === 0)
+    throw new TaskModuleError(`the task module ${url} exports no functions`, url);
+  const server = new Server(options, tasks, url);
   await server.start();
   return server;
 }
@@ -234,7 +238,7 @@ class Server implements TaskServer {
 
   constructor(
     private readonly options: ServeTasksOptions,
-    private readonly fns: Map<string, ModuleTask>,
+    private readonly fns: ReadonlyMap<string, ModuleTask>,
     private readonly url: string,
   ) {
     this.queue = options.queue;
@@ -294,12 +298,7 @@ class Server implements TaskServer {
     }
     const fn = this.fns.get(job.name);
     if (fn === undefined) {
-      const error = new TaskModuleError(
-        `the task module ${this.url} exports no task ${JSON.stringify(job.name)}`,
-        this.url,
-        job.name,
-      );
-      return this.fail(key, id, error, false);
+      return this.fail(key, id, noTaskError(this.url, job.name, this.tasks), false);
     }
     if (job.stalledCounter > this.maxRedeliveries) {
       const error = new WorkerExitedError(

@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
+import { moduleUrl } from '../internal/task-module.ts';
 import { checkDuration, checkObject, checkSignal, checkString } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
 import { Scheduler } from './internal/scheduler.ts';
@@ -19,7 +18,8 @@ import type { Transfer } from './transfer.ts';
 export interface ThreadPoolOptions {
   /**
    * The task module: a file URL, or a path (relative to the working
-   * directory). Its named function exports are the tasks.
+   * directory). Its function exports are the tasks, with those of a
+   * CommonJS `module.exports` object; the same as for fanout/bullmq.
    */
   module: string | URL;
   /** Number of threads: an integer >= 1. Default: `os.availableParallelism()`. */
@@ -143,9 +143,9 @@ export function threadPool(options: ThreadPoolOptions): ThreadPool {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${api}: options must be an object with a module, got ${String(options)}`);
   }
-  const module = moduleUrl(api, 'options.module', options.module);
+  const module = moduleArg(api, 'options.module', options.module);
   const setup =
-    options.setup === undefined ? undefined : moduleUrl(api, 'options.setup', options.setup);
+    options.setup === undefined ? undefined : moduleArg(api, 'options.setup', options.setup);
   const size = options.size ?? availableParallelism();
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1) {
     const shown = typeof size === 'string' ? JSON.stringify(size) : String(size);
@@ -195,14 +195,11 @@ class Pool implements ThreadPool {
   }
 }
 
-/** A file URL string for `value`, a URL or a path. */
-function moduleUrl(api: string, arg: string, value: unknown): string {
-  if (value instanceof URL) return value.href;
-  if (typeof value !== 'string' || value === '') {
+/** The URL string of a module option, `value`: a URL or a path. */
+function moduleArg(api: string, arg: string, value: unknown): string {
+  if (!(value instanceof URL) && (typeof value !== 'string' || value === '')) {
     const shown = typeof value === 'string' ? '""' : value === null ? 'null' : typeof value;
     throw new TypeError(`${api}: ${arg} must be a file URL or a path, got ${shown}`);
   }
-  // A scheme of two or more letters (one letter is a Windows drive).
-  if (/^[a-z][a-z0-9+.-]+:/i.test(value)) return value;
-  return pathToFileURL(isAbsolute(value) ? value : resolve(value)).href;
+  return moduleUrl(value);
 }

@@ -4,6 +4,7 @@
 
 import { parentPort, type TransferListItem, workerData } from 'node:worker_threads';
 import { decode, type Encoded, encode, encodeUncloneable } from '../internal/error-codec.ts';
+import { loadTaskModule } from '../internal/task-module.ts';
 import type { TraceCarrier } from '../tracing/propagation.ts';
 import {
   ABORT,
@@ -79,7 +80,9 @@ async function load(): Promise<void> {
   try {
     if (init.setup !== undefined) await import(init.setup);
     stage = 'module';
-    collect((await import(init.module)) as Record<string, unknown>);
+    for (const [name, fn] of (await loadTaskModule(init.module)).tasks) {
+      tasks.set(name, { fn, cost: -1 });
+    }
   } catch (error) {
     // The pool fails every task with a TaskModuleError naming the module;
     // this thread then waits to be terminated.
@@ -103,19 +106,6 @@ function release(): void {
       again.push(...queued.slice(i + 1));
       return;
     }
-  }
-}
-
-/** Named function exports, and those of a default-exported object (CommonJS). */
-function collect(ns: Record<string, unknown>): void {
-  const fallback = ns.default;
-  if (typeof fallback === 'object' && fallback !== null) {
-    for (const [name, fn] of Object.entries(fallback)) {
-      if (typeof fn === 'function') tasks.set(name, { fn: fn as Task, cost: -1 });
-    }
-  }
-  for (const [name, fn] of Object.entries(ns)) {
-    if (typeof fn === 'function') tasks.set(name, { fn: fn as Task, cost: -1 });
   }
 }
 

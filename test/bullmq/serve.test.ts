@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { bullmqExecutor, serveTasks } from '../../src/bullmq/index.ts';
 import { TaskModuleError } from '../../src/index.ts';
+import { threadPool } from '../../src/threads/index.ts';
 import { connection, deleteUnder, keysUnder, Redis } from '../fixtures/bullmq-helpers.ts';
 
 const prefix = `test-bullmq-serve-${process.pid}-${Date.now()}`;
@@ -59,6 +63,37 @@ describe('serveTasks', () => {
       }),
       (err) => err instanceof TaskModuleError && /exports no functions/.test(err.message),
     );
+  });
+
+  it('serves the tasks threadPool runs from a CommonJS module: module.exports members and function', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fanout-serve-'));
+    // Node finds no named exports in these: only their `default` holds the tasks.
+    const object = join(dir, 'object.cjs');
+    writeFileSync(object, 'const t = {};\nt.square = (x) => x * x;\nmodule.exports = t;\n');
+    const fn = join(dir, 'function.cjs');
+    writeFileSync(fn, 'module.exports = async function (x) { return x + 1 };\n');
+    try {
+      for (const [module, name] of [
+        [object, 'square'],
+        [fn, 'default'],
+      ] as const) {
+        const pool = threadPool({ module, size: 1 });
+        const onThread = await pool
+          .task(name)(3)
+          .finally(() => pool.close());
+        const server = await serveTasks({ module, connection, queue: 'cjs', prefix });
+        const cluster = bullmqExecutor({ connection, queue: 'cjs', prefix });
+        try {
+          assert.ok(server.tasks.includes(name), String(server.tasks));
+          assert.equal(await cluster.task(name)(3), onThread);
+        } finally {
+          await cluster.close();
+          await server.close();
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('checks its arguments', async () => {

@@ -93,7 +93,11 @@ describe('threadPool', () => {
       assert.ok(err instanceof TaskModuleError);
       assert.equal(err.task, 'nope');
       assert.equal(err.module, tasks.href);
-      assert.match(err.message, /threads-tasks\.ts has no function export "nope"/);
+      assert.match(
+        err.message,
+        /threads-tasks\.ts has no function export "nope"; its functions are: /,
+      );
+      assert.match(err.message, /[:,] inc(,|$)/);
       return true;
     });
     await assert.rejects(pool.task('notAFunction')(1), TaskModuleError);

@@ -1,8 +1,10 @@
 // Finds the task a `module#export` spec names, with errors that say what to
-// type instead.
+// type instead. The loading itself is fanout's one task-module loader, so the
+// CLI runs on the event loop what --threads and `fanout worker` run.
 
-import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import type { TaskModuleError } from '../../errors.ts';
+import { loadTaskModule, moduleUrl, type TaskModule } from '../../internal/task-module.ts';
 import type { TaskFn } from '../../task.ts';
 import { UsageError } from './usage.ts';
 
@@ -10,13 +12,13 @@ import { UsageError } from './usage.ts';
 export interface TaskSpec {
   /** What the user typed, for messages. */
   spec: string;
-  /** The module as a file URL. */
+  /** The module's URL. */
   url: URL;
   /** The export, `default` when the spec has no `#name`. */
   name: string;
 }
 
-/** Parses `./tasks.js#resize` (relative to the working directory) or a file URL. */
+/** Parses `./tasks.js#resize` (a path relative to the working directory, or a URL). */
 export function parseSpec(spec: string): TaskSpec {
   const hash = spec.lastIndexOf('#');
   const path = hash === -1 ? spec : spec.slice(0, hash);
@@ -27,51 +29,69 @@ export function parseSpec(spec: string): TaskSpec {
       'write the module path and its export: ./tasks.js#resize',
     );
   }
-  const url = path.startsWith('file:')
-    ? new URL(path)
-    : pathToFileURL(isAbsolute(path) ? path : resolve(path));
+  let url: URL;
+  try {
+    url = new URL(moduleUrl(path));
+  } catch {
+    throw new UsageError(
+      `"${path}" is neither a path nor a URL`,
+      'write the module path and its export: ./tasks.js#resize',
+    );
+  }
   return { spec, url, name };
 }
 
 /** Loads the module on this thread and returns the named export, which must be a function. */
 export async function loadTask(spec: TaskSpec): Promise<TaskFn<unknown, unknown>> {
   const mod = await loadModule(spec);
-  const fn = mod[spec.name];
-  if (typeof fn !== 'function') {
-    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-    throw new UsageError(
-      fn === undefined
-        ? `${spec.url.pathname} has no export named "${spec.name}"`
-        : `${spec.url.pathname}: export "${spec.name}" is a ${typeof fn}, not a function`,
-      names.length > 0
-        ? `its functions are: ${names.join(', ')}; name one after #`
-        : 'export a function such as: export async function resize(input, ctx) {}',
-    );
-  }
-  return fn as TaskFn<unknown, unknown>;
+  const fn = mod.tasks.get(spec.name);
+  if (fn !== undefined) return fn;
+  const value = Object.hasOwn(mod.exports, spec.name) ? mod.exports[spec.name] : undefined;
+  const names = [...mod.tasks.keys()];
+  throw new UsageError(
+    value === undefined
+      ? `${shown(spec.url)} has no export named "${spec.name}"`
+      : `${shown(spec.url)}: export "${spec.name}" is ${kind(value)}, not a function`,
+    names.length > 0
+      ? `its functions are: ${names.join(', ')}; name one after #`
+      : 'export a function such as: export async function resize(input, ctx) {}',
+  );
 }
 
 /** Imports the module, turning "not found" and syntax errors into UsageErrors. */
-export async function loadModule(spec: TaskSpec): Promise<Record<string, unknown>> {
+export async function loadModule(spec: TaskSpec): Promise<TaskModule> {
   try {
-    return (await import(spec.url.href)) as Record<string, unknown>;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && (err as Error).message.includes(spec.url.pathname)) {
+    return await loadTaskModule(spec.url);
+  } catch (error) {
+    const err = (error as TaskModuleError).cause as (Error & { code?: unknown }) | undefined;
+    const where = shown(spec.url);
+    if (err?.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(where)) {
       throw new UsageError(
-        `cannot find the task module ${spec.url.pathname}`,
+        `cannot find the task module ${where}`,
         'give the path of an ES module relative to this directory, e.g. ./tasks.js#resize',
       );
     }
-    if (code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+    if (err?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
       throw new UsageError(
-        `cannot load ${spec.url.pathname}: Node cannot run this file type by itself`,
+        `cannot load ${where}: Node cannot run this file type by itself`,
         'compile it to JavaScript, or run the command through tsx: node --import tsx node_modules/fanout/dist/cli/main.js ...',
       );
     }
     throw new UsageError(
-      `cannot load the task module ${spec.url.pathname}: ${(err as Error).message}`,
+      `cannot load the task module ${where}: ${err?.message ?? String(err)}`,
       'fix the module so that `node` can import it',
     );
   }
+}
+
+/** A file URL as a path, as the user typed it; any other URL as it is. */
+function shown(url: URL): string {
+  return url.protocol === 'file:' ? fileURLToPath(url) : url.href;
+}
+
+/** "a number", "an object", "null"... */
+function kind(value: unknown): string {
+  if (value === null) return 'null';
+  const type = typeof value;
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }

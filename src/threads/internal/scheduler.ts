@@ -11,6 +11,7 @@ import {
 import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
 import { decode, encode } from '../../internal/error-codec.ts';
+import { noTaskError } from '../../internal/task-module.ts';
 import type { TaskContext } from '../../task.ts';
 import { otelApi } from '../../tracing/api.ts';
 import { injectTraceContext } from '../../tracing/propagation.ts';
@@ -239,11 +240,17 @@ export class Scheduler {
       this.exports = new Set(m.exports);
       if (++this.readyCount === this.options.size) this.ready.resolve();
     } else if (m.t === FAILED) {
+      const error = decode(m.error) as Error;
+      if (m.stage === 'module' && error instanceof TaskModuleError) {
+        // The loader's error names the module and holds the import's error.
+        const { message, module, cause } = error;
+        this.fail(new TaskModuleError(`threadPool: ${message}`, module, undefined, { cause }));
+        return;
+      }
       const what = m.stage === 'setup' ? 'setup module' : 'task module';
       const url = m.stage === 'setup' ? this.options.setup! : this.options.module;
-      const cause = decode(m.error) as Error;
-      const message = `threadPool: cannot load the ${what} ${url}: ${cause?.message ?? cause}`;
-      this.fail(new TaskModuleError(message, url, undefined, { cause }));
+      const message = `threadPool: cannot load the ${what} ${url}: ${error?.message ?? error}`;
+      this.fail(new TaskModuleError(message, url, undefined, { cause: error }));
     }
   }
 
@@ -325,12 +332,7 @@ export class Scheduler {
   }
 
   private noTask(name: string): TaskModuleError {
-    const { module } = this.options;
-    return new TaskModuleError(
-      `threadPool: the task module ${module} has no function export "${name}"`,
-      module,
-      name,
-    );
+    return noTaskError(this.options.module, name, this.exports ?? [], 'threadPool');
   }
 
   private settle(job: Job, ok: boolean, value: unknown): void {
