@@ -359,7 +359,7 @@ class PendingNext<T> implements Receiver<T> {
   }
 
   deliver(value: T | undefined, ok: boolean): void {
-    this.iterator.settled(this, ok);
+    this.iterator.settled(ok);
     this.resolve(ok ? { value: value as T, done: false } : DONE);
   }
 }
@@ -407,13 +407,11 @@ class ChannelIterator<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  settled(pending: PendingNext<T>, ok: boolean): void {
+  // The one settled is always #waiting: the channel serves its receivers
+  // first in, first out, so ours in the order next() parked them, and only
+  // return() takes them back, forgetting them all at once.
+  settled(ok: boolean): void {
     if (!ok) this.#done = true;
-    if (this.#waiting === pending) {
-      this.#waiting = this.#more.length > 0 ? this.#more.shift() : undefined;
-    } else {
-      const i = this.#more.indexOf(pending);
-      if (i >= 0) this.#more.splice(i, 1);
-    }
+    this.#waiting = this.#more.shift();
   }
 }

@@ -359,6 +359,26 @@ describe('Channel', () => {
       assert.deepEqual(await it.next(), { value: undefined, done: true });
     });
 
+    it('serves concurrent next() calls in order between other receivers, and close ends them all', async () => {
+      const ch = new Channel<number>();
+      const it = ch[Symbol.asyncIterator]();
+      const a = it.next();
+      const r = ch.recv();
+      const b = it.next();
+      const c = it.next();
+      const d = it.next();
+      assert.equal(ch.trySend(1), true);
+      assert.equal(ch.trySend(2), true);
+      assert.equal(ch.trySend(3), true);
+      ch.close();
+      assert.deepEqual(await a, { value: 1, done: false });
+      assert.deepEqual(await r, { value: 2, ok: true });
+      assert.deepEqual(await b, { value: 3, done: false });
+      assert.deepEqual(await c, { value: undefined, done: true });
+      assert.deepEqual(await d, { value: undefined, done: true });
+      assert.deepEqual(await it.next(), { value: undefined, done: true });
+    });
+
     it('shares values among several iterators, each value going to one of them', async () => {
       const ch = new Channel<number>();
       const seen: number[] = [];
