@@ -1,5 +1,6 @@
 import { TimeoutError } from './errors.ts';
 import { listen, noop } from './internal/abort.ts';
+import { MAX_TIMER } from './internal/attempt.ts';
 import { checkDuration, checkSignal } from './internal/validate.ts';
 
 /**
@@ -80,8 +81,8 @@ function derive(parent: AbortSignal | undefined, ms: number | undefined): Cancel
     controller.abort(parent.reason);
   } else {
     unlisten = listen(parent, () => cancel(parent!.reason));
-    // Delays past 2^31 - 1 ms would fire at once; they never come.
-    if (ms !== undefined && ms <= 2 ** 31 - 1) {
+    // Longer delays would fire at once; they never come.
+    if (ms !== undefined && ms <= MAX_TIMER) {
       timer = setTimeout(() => cancel(new TimeoutError(ms)), ms);
     }
   }

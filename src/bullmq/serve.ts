@@ -15,6 +15,7 @@ import {
   TaskModuleError,
   WorkerExitedError,
 } from '../errors.ts';
+import { MAX_TIMER } from '../internal/attempt.ts';
 import { encode as encodeError } from '../internal/error-codec.ts';
 import { loadTaskModule, type ModuleTask, noTaskError } from '../internal/task-module.ts';
 import { checkObject, checkOptionalFunction } from '../internal/validate.ts';
@@ -465,7 +466,7 @@ class Server implements TaskServer {
     const closed = this.worker.close();
     let timer: NodeJS.Timeout | undefined;
     if (timeout === 0) this.handBack();
-    else if (timeout <= 2 ** 31 - 1) timer = setTimeout(() => this.handBack(), timeout);
+    else if (timeout <= MAX_TIMER) timer = setTimeout(() => this.handBack(), timeout);
     try {
       await closed;
     } finally {

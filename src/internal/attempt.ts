@@ -23,8 +23,11 @@ export interface Policy {
   delay: (attempt: number, error: unknown) => number;
 }
 
-// setTimeout fires at once for delays past 2^31 - 1 ms; treat those as none.
-const MAX_TIMER = 2 ** 31 - 1;
+/**
+ * The longest delay setTimeout keeps, 2^31 - 1 ms (about 24.8 days): a longer
+ * one fires at once. Callers treat a longer delay as none, or clamp to it.
+ */
+export const MAX_TIMER = 2 ** 31 - 1;
 
 /** Validates timeout and retry; returns undefined when neither applies. */
 export function compilePolicy(api: string, options: AttemptOptions): Policy | undefined {

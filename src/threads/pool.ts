@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
+import { MAX_TIMER } from '../internal/attempt.ts';
 import { moduleUrl } from '../internal/task-module.ts';
 import { checkDuration, checkObject, checkSignal, checkString } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
@@ -158,7 +159,7 @@ export function threadPool(options: ThreadPoolOptions): ThreadPool {
     module,
     setup,
     size,
-    abortGrace: Math.min(options.abortGrace ?? 5000, 2 ** 31 - 1),
+    abortGrace: Math.min(options.abortGrace ?? 5000, MAX_TIMER),
     resourceLimits: options.resourceLimits,
   });
   return new Pool(scheduler, size, module);
