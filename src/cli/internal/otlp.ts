@@ -12,7 +12,7 @@
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
-/** The collector URL the environment asks for, or undefined for none. */
+/** The collector URL that `env` (tests pass their own) asks for, or undefined for none. */
 export function otlpEndpoint(env = process.env): string | undefined {
   if (env.OTEL_TRACES_EXPORTER === 'none') return undefined;
   const full = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
@@ -63,7 +63,7 @@ function nanos(t: [number, number]): string {
   return (BigInt(t[0]) * 1_000_000_000n + BigInt(t[1])).toString();
 }
 
-/** Posts batches of spans to `url` as OTLP JSON. */
+/** Posts batches of spans to `url` as OTLP JSON, with the headers and resource that `env` sets. */
 export class OtlpJsonExporter implements SpanExporter {
   private readonly headers: Record<string, string>;
   private readonly resource: Record<string, string>;
