@@ -164,4 +164,14 @@ describe('OtlpJsonExporter', () => {
     const unnamed = resourceOf(await exportOne({}));
     assert.deepEqual(unnamed['service.name'], { stringValue: 'fanout' });
   });
+
+  it('takes service.name from OTEL_RESOURCE_ATTRIBUTES when OTEL_SERVICE_NAME is not set', async () => {
+    const attrs = 'service.name=from-attrs';
+    const fromAttrs = resourceOf(await exportOne({ OTEL_RESOURCE_ATTRIBUTES: attrs }));
+    assert.deepEqual(fromAttrs['service.name'], { stringValue: 'from-attrs' });
+    const both = resourceOf(
+      await exportOne({ OTEL_RESOURCE_ATTRIBUTES: attrs, OTEL_SERVICE_NAME: 'from-name' }),
+    );
+    assert.deepEqual(both['service.name'], { stringValue: 'from-name' });
+  });
 });

@@ -78,9 +78,12 @@ export class OtlpJsonExporter implements SpanExporter {
       ...pairs(env.OTEL_EXPORTER_OTLP_TRACES_HEADERS),
       'content-type': 'application/json',
     };
+    const attrs = pairs(env.OTEL_RESOURCE_ATTRIBUTES);
+    // As the OTel spec orders them: OTEL_SERVICE_NAME, then a service.name in
+    // OTEL_RESOURCE_ATTRIBUTES, then our default.
     this.resource = {
-      ...pairs(env.OTEL_RESOURCE_ATTRIBUTES),
-      'service.name': env.OTEL_SERVICE_NAME ?? 'fanout',
+      ...attrs,
+      'service.name': env.OTEL_SERVICE_NAME ?? attrs['service.name'] ?? 'fanout',
     };
   }
 
