@@ -112,7 +112,7 @@ function expand(word: Word, arg: string, seq: number, wrap: (s: string) => strin
 }
 
 /** The value of one replacement string, as GNU parallel defines it. */
-export function replace(token: Token, arg: string, seq: number): string {
+function replace(token: Token, arg: string, seq: number): string {
   switch (token) {
     case '{}':
       return arg;
