@@ -115,6 +115,33 @@ describe('worker', () => {
     }
   });
 
+  it('exits at once, with the code of the second signal, when signalled again while finishing', async () => {
+    const queue = `q${queues++}`;
+    const w = await startWorker(queue);
+    const file = join(dir, 'interrupted');
+    // A caller of our own to kill at the end: its job dies with the worker.
+    const caller = spawn(process.execPath, [MAIN, 'run', `${TASKS}#mark`, ...redisArgs(queue)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    caller.stdin!.end(`${JSON.stringify({ x: 21, delay: 30_000, file })}\n`);
+    try {
+      assert.ok(await eventually(() => existsSync(file), 30_000), 'the job never started');
+      w.child.kill('SIGTERM');
+      assert.ok(
+        await eventually(() => w.stderr().includes('taking no more jobs'), 10_000),
+        w.stderr(),
+      );
+      const t0 = performance.now();
+      w.child.kill('SIGINT');
+      assert.equal(await w.exit, 130);
+      assert.ok(performance.now() - t0 < 5_000, 'the worker waited for its job');
+      assert.doesNotMatch(w.stderr(), /stopped/);
+    } finally {
+      caller.kill('SIGKILL');
+      w.child.kill('SIGKILL');
+    }
+  });
+
   it('says what is wrong with its module or its Redis', async () => {
     const missing = await fanout(['worker', './no-such-tasks.js', ...redisArgs('x')]);
     assert.equal(missing.code, 255);
