@@ -84,8 +84,8 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   const useShell = options.shell ?? true;
   const jobs = options.jobs ?? availableParallelism();
   const keepGoing = options.keepGoing ?? false;
-  // Lookahead (a job waiting in each lane behind the running one) is off with
-  // --timeout, whose clock must not run while a job waits.
+  // Lookahead (jobs in hand beyond those running, waiting in a lane or in
+  // Lanes) is off with --timeout, whose clock must not run while a job waits.
   const lookahead = options.timeout === undefined;
   const lanes =
     useShell && lanesAvailable()

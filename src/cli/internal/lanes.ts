@@ -17,21 +17,33 @@
 //
 // Lookahead: Node may write a second job while the first runs, so the lane
 // starts it the moment the first exits, as xargs would, instead of waiting a
-// round trip through Node's event loop for it. That queued job must not start
-// once the run is stopping, so fd 5 carries control bytes from Node: before
-// each job the lane checks it without blocking, and once anything is there
-// (or Node is gone) it skips every job left, answering `S` for each. With
-// `pause` set (fail-fast runs), after a job exits non-zero the lane waits for
-// one byte on fd 5 before the next: `c` to go on (the job is retried, or
-// failures do not stop the run), anything else to stop. So the first failure
-// starts nothing more on its own lane.
+// round trip through Node's event loop for it. Such a job waits behind the
+// running one whatever happens elsewhere: the lane cannot hear from Node
+// while it waits for a job (a signal would end bash's `wait` early, and bash
+// can then lose the job's exit status). So Node queues a job behind a
+// running one only while that one is young, younger than the jobs of the
+// run have taken on average, and holds it itself otherwise, for the first
+// lane to finish. Before it has seen `size` jobs end it queues nothing.
+//
+// fd 5 carries control lines from Node, which the lane reads without
+// blocking before each job. `r<n>` recalls the lane's n-th job (counting
+// from 1): a cancelled job that must not start. When its turn comes the lane
+// skips it and answers `R`, with no marks (a job that never ran has no
+// output). A recall that comes too late is never matched: the job has
+// started (`P`), and is then killed. Node writes no job after a recalled one
+// until the answer comes, so the marks on fds 1 and 4 stay in job order.
+// Once fd 5 is closed (Node is gone) the lane skips every job left,
+// answering `S`. With `pause` set (fail-fast runs), after a job exits
+// non-zero the lane waits for a `c` line before its next job: Node sends it
+// once the run has taken the failure in, after any recall the failure
+// caused, so the first failure starts nothing more on its own lane.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import { listen } from '../../internal/abort.ts';
+import { listen, noop } from '../../internal/abort.ts';
 import { type JobOptions, type JobResult, NUL_REFUSED, notStarted, refused } from './job.ts';
 import { MarkSplitter } from './mark-splitter.ts';
 
@@ -42,14 +54,20 @@ set -m
 M="$1"
 pause="$2"
 h=
+n=0
+r=0
+ctl() {
+  while [ -z "$h" ] && read -t 0 -u 5; do
+    d=
+    IFS= read -r -u 5 d || h=1
+    case $d in r*) r=\${d#r} ;; esac
+  done
+}
 while IFS= read -r -d '' c; do
-  if [ -z "$h" ] && read -t 0 -u 5; then h=1; fi
-  if [ -n "$h" ]; then
-    printf '%s' "$M"
-    printf '%s' "$M" >&4
-    echo S >&3
-    continue
-  fi
+  n=$((n + 1))
+  ctl
+  if [ -n "$h" ]; then echo S >&3; continue; fi
+  if [ "$r" = "$n" ]; then echo R >&3; continue; fi
   /bin/sh -c "$c" </dev/null 2>&4 3>&- 4>&- 5<&- &
   p=$!
   echo "P $p" >&3
@@ -59,8 +77,11 @@ while IFS= read -r -d '' c; do
   printf '%s' "$M" >&4
   echo "E $s" >&3
   if [ "$s" -ne 0 ] && [ -n "$pause" ]; then
-    IFS= read -r -n 1 -u 5 d
-    [ "$d" = c ] || h=1
+    while :; do
+      d=
+      IFS= read -r -u 5 d || { h=1; break; }
+      case $d in c) break ;; r*) r=\${d#r} ;; esac
+    done
   fi
 done
 `;
@@ -70,9 +91,14 @@ export function lanesAvailable(): boolean {
   return BASH !== undefined && process.env.FANOUT_EXEC_LAUNCHER !== 'spawn';
 }
 
+/** A job in hand: written to a lane and not yet finished. */
 interface Current {
-  options: JobOptions;
-  resolve: (r: JobResult) => void;
+  readonly line: string;
+  readonly options: JobOptions;
+  readonly resolve: (r: JobResult) => void;
+  /** The lane it is on (none while fanout holds it), and its number there (the lane counts jobs from 1). */
+  lane: Lane | undefined;
+  n: number;
   stdout: Buffer[];
   stderr: Buffer[];
   received: number;
@@ -81,11 +107,11 @@ interface Current {
   t0: number;
   pid: number | undefined;
   status: number | undefined;
-  /** It never started: the lane skipped it. */
-  skipped: boolean;
+  /** Asked back: `r<n>` sent. */
+  recalled: boolean;
   /** The marks seen, on its stdout (bit 1) and stderr (bit 2). */
   marks: number;
-  /** The signal we sent, to tell a kill from an exit code above 128. */
+  /** The signal we sent (or would have, had it started), to tell a kill from an exit code above 128. */
   sent: NodeJS.Signals | undefined;
   killTimer: NodeJS.Timeout | undefined;
   unlisten: () => void;
@@ -98,13 +124,13 @@ class Lane {
   private readonly mark: Buffer;
   /** Written to the lane and not yet finished, in order. */
   readonly jobs: Current[] = [];
+  /** Jobs written to the lane so far: the number of the last. */
+  private written = 0;
   private protocol = '';
-  /** Told to skip the jobs it has not started. */
-  private halted = false;
   dead = false;
 
   constructor(
-    private readonly lookahead: boolean,
+    private readonly owner: Lanes,
     private readonly pause: boolean,
   ) {
     const mark = `\u001e<fanout:${randomBytes(12).toString('hex')}>\u001e`;
@@ -138,44 +164,35 @@ class Lane {
     this.child.on('error', () => this.died());
   }
 
-  run(line: string, options: JobOptions, resolve: (r: JobResult) => void): void {
-    const job: Current = {
-      options,
-      resolve,
-      stdout: [],
-      stderr: [],
-      received: 0,
-      start: 0,
-      t0: 0,
-      pid: undefined,
-      status: undefined,
-      skipped: false,
-      marks: 0,
-      sent: undefined,
-      killTimer: undefined,
-      unlisten: () => {},
-    };
+  /** Writes `job` to the lane, after the jobs it already has. */
+  take(job: Current): void {
+    job.lane = this;
+    job.n = ++this.written;
     this.jobs.push(job);
-    job.unlisten = listen(options.signal, () => this.kill(job, 'SIGTERM'));
-    this.child.stdin!.write(`${line}\0`);
+    this.child.stdin!.write(`${job.line}\0`);
   }
 
-  /** Makes the lane skip every job it has not started, from now on. */
-  halt(): void {
-    if (this.halted || this.dead) return;
-    this.halted = true;
-    this.control.write('s');
+  /**
+   * Whether a job may wait behind this lane's only job, now `now`: that one
+   * is younger than `young` ms, and no recall is pending.
+   */
+  canQueue(now: number, young: number): boolean {
+    if (this.jobs.length !== 1) return false;
+    const job = this.jobs[0]!;
+    if (job.recalled) return false;
+    return job.pid === undefined || now - job.t0 < young;
   }
 
-  private kill(job: Current, sig: NodeJS.Signals): void {
-    if (job.status !== undefined || job.skipped) return;
+  kill(job: Current, sig: NodeJS.Signals): void {
+    if (job.status !== undefined) return;
     job.sent = sig;
     if (job.pid === undefined) {
-      // Not started. With lookahead a job is cancelled before it starts only
-      // when the run stops (see LanesOptions), so the lane is told to start
-      // nothing more. One that starts all the same is killed when its pid
-      // arrives.
-      if (this.lookahead) this.halt();
+      // Not started: it must not start now. One that starts all the same (the
+      // recall came too late) is killed when its pid arrives.
+      if (!job.recalled && !this.dead) {
+        job.recalled = true;
+        this.control.write(`r${job.n}\n`);
+      }
       return;
     }
     try {
@@ -199,9 +216,15 @@ class Lane {
     return undefined;
   }
 
-  /** The first job whose end (`E` or `S`) has not come yet: fd 3 speaks of it. */
-  private unreported(): Current | undefined {
-    for (const job of this.jobs) if (job.status === undefined && !job.skipped) return job;
+  /** The first job that has not started: `P`, `S` and `R` on fd 3 speak of it. */
+  private unstarted(): Current | undefined {
+    for (const job of this.jobs) if (job.pid === undefined) return job;
+    return undefined;
+  }
+
+  /** The first job started and not ended: `E` on fd 3 speaks of it. */
+  private running(): Current | undefined {
+    for (const job of this.jobs) if (job.pid !== undefined && job.status === undefined) return job;
     return undefined;
   }
 
@@ -225,7 +248,7 @@ class Lane {
     for (let nl = this.protocol.indexOf('\n'); nl !== -1; nl = this.protocol.indexOf('\n')) {
       const msg = this.protocol.slice(0, nl);
       this.protocol = this.protocol.slice(nl + 1);
-      const job = this.unreported();
+      const job = msg[0] === 'E' ? this.running() : this.unstarted();
       if (job === undefined) continue;
       if (msg[0] === 'P') {
         job.pid = Number(msg.slice(2));
@@ -233,70 +256,70 @@ class Lane {
         job.t0 = performance.now();
         job.options.onStart?.();
         if (job.sent !== undefined) this.kill(job, job.sent);
-      } else if (msg[0] === 'S') {
-        job.skipped = true;
-        this.maybeDone();
-      } else {
+      } else if (msg[0] === 'E') {
         job.status = Number(msg.slice(2));
         this.maybeDone();
+      } else {
+        // `S` or `R`: it never started, and so has no output nor marks.
+        this.jobs.splice(this.jobs.indexOf(job), 1);
+        this.owner.finish(job, notStarted());
       }
     }
   }
 
-  /** Finishes the jobs at the front whose three streams are all through. */
+  /** Finishes the jobs at the front that have ended and whose output is all through. */
   private maybeDone(): void {
     for (let job = this.jobs[0]; job !== undefined; job = this.jobs[0]) {
-      if (job.marks !== 3 || (job.status === undefined && !job.skipped)) return;
+      if (job.marks !== 3 || job.status === undefined) return;
       this.jobs.shift();
-      if (job.skipped) {
-        this.finish(job, -1, 'SIGTERM');
-        continue;
-      }
-      const status = job.status!;
+      const status = job.status;
       if (status !== 0 && this.pause) {
         // The lane waits for a word before its next job. By the next turn of
         // the event loop the run has taken the failure in: a run that stops
-        // has cancelled the job waiting behind (and so halted the lane).
+        // has cancelled, and so recalled, the job waiting behind.
         setImmediate(() => {
-          if (!this.halted && !this.dead) this.control.write('c');
+          if (!this.dead) this.control.write('c\n');
         });
       }
       // The shell reports death by signal N as 128 + N; it is a kill when we sent one.
       const signalled = job.sent !== undefined && status > 128;
-      this.finish(job, signalled ? -1 : status, signalled ? signalName(status - 128) : null);
+      const runtime = performance.now() - job.t0;
+      this.owner.finish(job, {
+        exitCode: signalled ? -1 : status,
+        signal: signalled ? signalName(status - 128) : null,
+        started: true,
+        stdout: job.stdout,
+        stderr: job.stderr,
+        received: job.received,
+        start: job.start,
+        runtime,
+      });
     }
-  }
-
-  private finish(job: Current, exitCode: number, signal: NodeJS.Signals | null): void {
-    job.unlisten();
-    if (job.killTimer !== undefined) clearTimeout(job.killTimer);
-    const started = job.pid !== undefined;
-    job.resolve({
-      exitCode,
-      signal,
-      started,
-      stdout: job.stdout,
-      stderr: job.stderr,
-      received: job.received,
-      start: started ? job.start : Date.now(),
-      runtime: started ? performance.now() - job.t0 : 0,
-    });
   }
 
   private died(): void {
     if (this.dead) return;
     this.dead = true;
-    const jobs = this.jobs.splice(0);
-    for (const job of jobs) {
-      if (job.pid !== undefined) {
+    for (const job of this.jobs.splice(0)) {
+      const started = job.pid !== undefined;
+      if (started) {
         try {
-          process.kill(-job.pid, 'SIGKILL');
+          process.kill(-job.pid!, 'SIGKILL');
         } catch {
           // Already gone.
         }
       }
       job.stderr.push(Buffer.from('fanout: the shell running this job died\n'));
-      this.finish(job, 255, null);
+      this.owner.finish(job, {
+        exitCode: 255,
+        signal: null,
+        started,
+        stdout: job.stdout,
+        stderr: job.stderr,
+        received: job.received,
+        start: started ? job.start : Date.now(),
+        runtime: started ? performance.now() - job.t0 : 0,
+      });
     }
   }
 
@@ -322,19 +345,28 @@ export interface LanesOptions {
   /** Jobs at once: the number of lanes. */
   size: number;
   /**
-   * Let a job wait in a lane behind the running one (up to 2 × size jobs in
-   * hand). Only when cancelling a job that has not started means the whole
-   * run stops: cancelling one halts its lane. Off when jobs have their own
-   * time limits, which must not count the wait.
+   * Keep up to 2 × size jobs in hand: one may wait in a lane behind a young
+   * running job, or in fanout for the first lane to finish. Off when jobs
+   * have their own time limits, which must not count the wait.
    */
   lookahead: boolean;
   /** After a job fails, each lane waits to hear whether the run goes on (fail-fast runs). */
   pause: boolean;
 }
 
-/** The lanes of one run, started as needed up to `size`. */
+/**
+ * The lanes of one run, started as needed up to `size`. A job goes to an
+ * idle lane, else a new one; with lookahead, else behind a lane's young
+ * running job, else it waits in fanout for the first lane to finish.
+ */
 export class Lanes {
   private readonly all: Lane[] = [];
+  /** Jobs in hand that no lane has yet, first come first served. */
+  private readonly held: Current[] = [];
+  private inHand = 0;
+  /** How long jobs have run on average (a moving average, in ms), and how many ended. */
+  private average = 0;
+  private ended = 0;
 
   constructor(private readonly options: LanesOptions) {}
 
@@ -343,8 +375,13 @@ export class Lanes {
     return this.options.lookahead ? 2 * this.options.size : this.options.size;
   }
 
+  /** Jobs in hand that fanout holds, no lane having room for them yet. */
+  get holding(): number {
+    return this.held.length;
+  }
+
   /**
-   * Runs the shell command `line` on a lane with room; resolves like runJob.
+   * Runs the shell command `line` on a lane; resolves like runJob.
    * At most `capacity` jobs may be in hand at once.
    */
   run(line: string, options: JobOptions): Promise<JobResult> {
@@ -352,22 +389,77 @@ export class Lanes {
     // The lane reads NUL-ended lines: a NUL inside would end this job early
     // and run the rest of the line as a job of its own.
     if (line.includes('\0')) return Promise.resolve(refused(NUL_REFUSED));
-    const lane = this.pick();
-    return new Promise((resolve) => lane.run(line, options, resolve));
+    if (this.inHand >= this.capacity) {
+      throw new Error(`fanout: more jobs in hand than ${this.options.size} lanes take`);
+    }
+    this.inHand++;
+    return new Promise((resolve) => {
+      const job: Current = {
+        line,
+        options,
+        resolve,
+        lane: undefined,
+        n: 0,
+        stdout: [],
+        stderr: [],
+        received: 0,
+        start: 0,
+        t0: 0,
+        pid: undefined,
+        status: undefined,
+        recalled: false,
+        marks: 0,
+        sent: undefined,
+        killTimer: undefined,
+        unlisten: noop,
+      };
+      job.unlisten = listen(options.signal, () => this.cancel(job));
+      const lane = this.pick();
+      if (lane) lane.take(job);
+      else this.held.push(job);
+    });
   }
 
-  /** An idle lane, else a new one, else (with lookahead) one running a single job. */
-  private pick(): Lane {
+  /** An idle lane, else a new one, else (with lookahead) one whose running job is young. */
+  private pick(): Lane | undefined {
     const all = this.all;
     for (let i = all.length - 1; i >= 0; i--) if (all[i]!.dead) all.splice(i, 1);
     for (const lane of all) if (lane.jobs.length === 0) return lane;
     if (all.length < this.options.size) {
-      const lane = new Lane(this.options.lookahead, this.options.pause);
+      const lane = new Lane(this, this.options.pause);
       all.push(lane);
       return lane;
     }
-    if (this.options.lookahead) for (const lane of all) if (lane.jobs.length === 1) return lane;
-    throw new Error(`fanout: more jobs in hand than ${this.options.size} lanes take`);
+    if (!this.options.lookahead || this.ended < this.options.size) return undefined;
+    const now = performance.now();
+    for (const lane of all) if (lane.canQueue(now, this.average)) return lane;
+    return undefined;
+  }
+
+  private cancel(job: Current): void {
+    if (job.lane) {
+      job.lane.kill(job, 'SIGTERM');
+      return;
+    }
+    this.held.splice(this.held.indexOf(job), 1);
+    this.finish(job, notStarted());
+  }
+
+  /** Settles `job` with `r`, and hands held jobs to lanes with room. */
+  finish(job: Current, r: JobResult): void {
+    job.unlisten();
+    if (job.killTimer !== undefined) clearTimeout(job.killTimer);
+    this.inHand--;
+    if (r.started) {
+      this.ended++;
+      this.average += (r.runtime - this.average) / Math.min(this.ended, 16);
+    }
+    job.resolve(r);
+    while (this.held.length > 0) {
+      const lane = this.pick();
+      if (lane === undefined) break;
+      lane.take(this.held.shift()!);
+    }
   }
 
   /** Ends every lane and resolves once they have exited. */
