@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { loadTask, parseSpec } from '../../src/cli/internal/task-module.ts';
 import { UsageError } from '../../src/cli/internal/usage.ts';
+import { tempDir } from '../fixtures/temp-dir.ts';
 
-let dir: string;
-/** Writes `source` to `name` in this file's temporary directory; returns its path. */
-const write = (name: string, source: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, source);
-  return path;
-};
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fanout-cli-module-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { path: tmp, write } = tempDir('fanout-cli-module-');
 
 /** The UsageError `promise` rejects with. */
 async function usageError(promise: Promise<unknown>): Promise<UsageError> {
@@ -74,8 +64,8 @@ describe('task module specs', () => {
   });
 
   it('says a module is missing by its path, also when the path has a space', async () => {
-    mkdirSync(join(dir, 'a b'));
-    const path = join(dir, 'a b', 'nope.mjs');
+    mkdirSync(join(tmp(), 'a b'));
+    const path = join(tmp(), 'a b', 'nope.mjs');
     const err = await usageError(loadTask(parseSpec(`${path}#x`)));
     assert.equal(err.message, `cannot find the task module ${path}`);
   });

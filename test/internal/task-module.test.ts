@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { TaskModuleError } from '../../src/errors.ts';
 import { loadTaskModule, moduleUrl, noTaskError } from '../../src/internal/task-module.ts';
+import { tempDir } from '../fixtures/temp-dir.ts';
 
-let dir: string;
-/** Writes `source` to `name` in this file's temporary directory; returns its path. */
-const write = (name: string, source: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, source);
-  return path;
-};
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'fanout-task-module-'));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const { path: tmp, write } = tempDir('fanout-task-module-');
 
 describe('moduleUrl', () => {
   it('takes URLs and URL strings as they are, and paths against the working directory', () => {
@@ -85,7 +74,7 @@ describe('loadTaskModule', () => {
   });
 
   it('rejects with a TaskModuleError holding the import error when a module is missing', async () => {
-    const path = join(dir, 'missing.mjs');
+    const path = join(tmp(), 'missing.mjs');
     await assert.rejects(loadTaskModule(path), (err: unknown) => {
       assert.ok(err instanceof TaskModuleError);
       assert.equal(err.module, pathToFileURL(path).href);

@@ -5,7 +5,7 @@ import { pipeline as streamPipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { CancelledError, Channel, pipeline } from '../../src/index.ts';
-import { Probe, sleep, source } from '../fixtures/stream.ts';
+import { failingClose, Probe, sleep, source } from '../fixtures/stream.ts';
 
 describe('Pipeline', () => {
   it('runs map, filter and reduce over an array', async () => {
@@ -259,13 +259,7 @@ describe('Pipeline', () => {
 
   it('makes break throw the error of a source’s return() that fails at once while a read is under way', async () => {
     const closing = new Error('return failed');
-    let i = 0;
-    const src: AsyncIterable<number> = {
-      [Symbol.asyncIterator]: () => ({
-        next: () => sleep(i === 0 ? 0 : 20).then(() => ({ value: i++, done: false })),
-        return: () => Promise.reject(closing),
-      }),
-    };
+    const src = failingClose(closing);
     const loop = async () => {
       // The map reads ahead: a slow read is under way when the loop breaks.
       for await (const x of pipeline(src).map((x) => x, { concurrency: 2 })) if (x === 0) break;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pipeline } from '../../src/index.ts';
-import { Probe, sleep, source } from '../fixtures/stream.ts';
+import { failingClose, Probe, sleep, source } from '../fixtures/stream.ts';
 
 describe('filter', () => {
   it('keeps the items whose predicate is truthy, sync or async', async () => {
@@ -75,13 +75,7 @@ describe('flatMap', () => {
 
   it('makes break throw the error of an inner return() that fails at once while a read is under way', async () => {
     const closing = new Error('return failed');
-    let i = 0;
-    const inner: AsyncIterable<number> = {
-      [Symbol.asyncIterator]: () => ({
-        next: () => sleep(i === 0 ? 0 : 20).then(() => ({ value: i++, done: false })),
-        return: () => Promise.reject(closing),
-      }),
-    };
+    const inner = failingClose(closing);
     const loop = async () => {
       // The map reads ahead: a slow read of the inner iterable is under way when the loop breaks.
       for await (const x of pipeline([0])
