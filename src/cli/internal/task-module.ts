@@ -68,7 +68,7 @@ export async function loadModule(spec: TaskSpec): Promise<TaskModule> {
     if (err?.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(where)) {
       throw new UsageError(
         `cannot find the task module ${where}`,
-        'give the path of an ES module relative to this directory, e.g. ./tasks.js#resize',
+        'give the path of a JavaScript module (ESM or CommonJS) relative to this directory, e.g. ./tasks.js#resize',
       );
     }
     if (err?.code === 'ERR_UNKNOWN_FILE_EXTENSION') {
