@@ -139,14 +139,16 @@ function run(m: RunMessage): void {
       lastName = name;
     }
     const entry = lastEntry;
-    if (entry === undefined) {
-      err.push(slot, NO_TASK, name);
-      continue;
-    }
+    // The flag first, even for a task the module lacks: the pool frees a
+    // recalled slot (and lets this thread go idle) only on a RECALLED report.
     const state = Atomics.compareExchange(flags, slot, QUEUED, STARTED);
     if (state !== QUEUED) {
       // Cancelled, or moved to another thread, before it started.
       err.push(slot, (state & ABORTED) !== 0 ? ECHO : RECALLED, undefined);
+      continue;
+    }
+    if (entry === undefined) {
+      err.push(slot, NO_TASK, name);
       continue;
     }
     // A task that may run long must not hold back results already here.

@@ -372,6 +372,7 @@ export class Scheduler {
     this.unwatch(w);
     const reason = w.signal.reason;
     const byThread = new Map<Thread, Job[]>();
+    let recalled = false;
     for (let job = w.head; job !== undefined; ) {
       const next = job.next;
       job.prev = job.next = job.watch = undefined;
@@ -379,7 +380,10 @@ export class Scheduler {
       // Not started, in the pool's queue or still queued on a thread (which
       // may be deep in another task and read no message for a long time):
       // dropped at once, and no reason to end the thread.
-      if (t === undefined || t.recall(job.slot) !== undefined) {
+      if (t === undefined) {
+        this.settle(job, false, reason);
+      } else if (t.recall(job.slot) !== undefined) {
+        recalled = true;
         this.settle(job, false, reason);
       } else {
         job.aborted = true;
@@ -392,6 +396,10 @@ export class Scheduler {
     }
     w.head = undefined;
     w.count = 0;
+    // The recalled jobs made room on their threads: jobs queued behind them
+    // go now. Waiting for those threads to report the recalled slots would
+    // hold them back a round trip, for nothing when a thread has room.
+    if (recalled && this.head < this.queue.length) this.schedule();
     for (const [t, jobs] of byThread) {
       const slots = jobs.map((j) => j.slot);
       try {

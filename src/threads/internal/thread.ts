@@ -84,6 +84,8 @@ export class Thread {
   private readonly free: Int32Array = new Int32Array(MAX_SLOTS);
   private top = MAX_SLOTS;
   load = 0;
+  /** Recalled slots the worker has not reported passing yet (see {@link release}). */
+  private recalled = 0;
   ready = false;
   /** Set once it exited or is being terminated: it takes no more jobs. */
   gone = false;
@@ -123,7 +125,8 @@ export class Thread {
       execArgv = undefined;
       this.worker = start();
     }
-    // An idle pool must not keep the process alive; send() refs it while busy.
+    // An idle pool must not keep the process alive; send() refs it while the
+    // pool waits for anything from it: results, or recalled slots back.
     this.worker.unref();
   }
 
@@ -205,7 +208,9 @@ export class Thread {
   /**
    * Takes back the job in `slot` if the worker has not started it, and
    * returns it. The slot stays reserved until the worker reports it skipped
-   * it (see {@link release}).
+   * it (see {@link release}), and the thread stays ref'd until then: the
+   * pool may need that slot for the jobs it queues (when every other slot
+   * is reserved too).
    */
   recall(slot: number): Job | undefined {
     const job = this.jobs[slot];
@@ -218,13 +223,15 @@ export class Thread {
     this.jobs[slot] = undefined;
     job.thread = undefined;
     job.slot = -1;
-    if (--this.load === 0 && !this.gone) this.worker.unref();
+    this.load--;
+    this.recalled++;
     return job;
   }
 
   /** Frees a recalled slot once the worker has passed it. */
   release(slot: number): void {
     this.free[this.top++] = slot;
+    if (--this.recalled === 0 && this.load === 0 && !this.gone) this.worker.unref();
   }
 
   /** How many more jobs it can take: free slots, recalled ones excluded. */
@@ -238,7 +245,7 @@ export class Thread {
     if (job === undefined) return undefined;
     this.jobs[slot] = undefined;
     this.free[this.top++] = slot;
-    if (--this.load === 0 && !this.gone) this.worker.unref();
+    if (--this.load === 0 && this.recalled === 0 && !this.gone) this.worker.unref();
     return job;
   }
 }
