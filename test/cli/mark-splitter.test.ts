@@ -45,4 +45,48 @@ describe('MarkSplitter', () => {
       ),
     );
   });
+
+  it('gives each mark the tail bytes that follow it, even when a chunk ends inside them', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.string({ maxLength: 8 }), fc.integer({ min: 0, max: 255 })), {
+          maxLength: 6,
+        }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1 }),
+        async (records, cuts) => {
+          const stream = new PassThrough();
+          const got: [string, string][] = [];
+          let current = '';
+          new MarkSplitter(
+            stream,
+            MARK,
+            (b) => {
+              current += b.toString('latin1');
+            },
+            (tail) => {
+              got.push([current, tail.toString('latin1')]);
+              current = '';
+            },
+            3,
+          );
+          const expected = records.map(([text, status]): [string, string] => [
+            text.replace(/[^a-z ]/g, ''),
+            String(status).padStart(3, '0'),
+          ]);
+          const all = Buffer.from(
+            expected.map(([t, s]) => `${t}${MARK.toString('latin1')}${s}`).join(''),
+            'latin1',
+          );
+          for (let at = 0, i = 0; at < all.length; i++) {
+            const n = cuts[i % cuts.length]!;
+            stream.write(all.subarray(at, at + n));
+            at += n;
+          }
+          stream.end();
+          await new Promise((resolve) => stream.on('end', resolve).resume());
+          assert.deepEqual(got, expected);
+        },
+      ),
+    );
+  });
 });

@@ -11,8 +11,9 @@
 //
 // Protocol, per lane: Node writes the command line and a NUL to its stdin.
 // The lane writes `P <pid>` on fd 3 once started, then after the job exits
-// writes MARK to fd 1 (the job's stdout) and fd 4 (the job's stderr), then
-// `E <status>` on fd 3. A job's output is everything on fd 1 and fd 4 up to
+// writes MARK to fd 4 (the job's stderr) and MARK and the exit status in
+// three digits to fd 1 (the job's stdout): one read less per job than a
+// status line on fd 3. A job's output is everything on fd 1 and fd 4 up to
 // the mark. Its stdin is /dev/null, and it does not inherit fds 3 to 5.
 //
 // Lookahead: Node may write a second job while the first runs, so the lane
@@ -73,9 +74,8 @@ while IFS= read -r -d '' c; do
   echo "P $p" >&3
   wait "$p"
   s=$?
-  printf '%s' "$M"
   printf '%s' "$M" >&4
-  echo "E $s" >&3
+  printf '%s%03d' "$M" "$s"
   if [ "$s" -ne 0 ] && [ -n "$pause" ]; then
     while :; do
       d=
@@ -149,7 +149,8 @@ class Lane {
       this.child.stdout!,
       this.mark,
       (b) => this.data(1, b),
-      () => this.marked(1),
+      (status) => this.ended(status),
+      3,
     );
     new MarkSplitter(
       this.child.stdio[4] as Readable,
@@ -216,15 +217,9 @@ class Lane {
     return undefined;
   }
 
-  /** The first job that has not started: `P`, `S` and `R` on fd 3 speak of it. */
+  /** The first job that has not started: fd 3 (`P`, `S` and `R`) speaks of it. */
   private unstarted(): Current | undefined {
     for (const job of this.jobs) if (job.pid === undefined) return job;
-    return undefined;
-  }
-
-  /** The first job started and not ended: `E` on fd 3 speaks of it. */
-  private running(): Current | undefined {
-    for (const job of this.jobs) if (job.pid !== undefined && job.status === undefined) return job;
     return undefined;
   }
 
@@ -234,6 +229,14 @@ class Lane {
     job.received += b.length;
     if (job.options.onData) job.options.onData(stream, b);
     else (stream === 1 ? job.stdout : job.stderr).push(b);
+  }
+
+  /** The stdout mark, and after it the job's exit status in three digits. */
+  private ended(status: Buffer): void {
+    const job = this.onStream(1);
+    if (job === undefined) return;
+    job.status = (status[0]! - 48) * 100 + (status[1]! - 48) * 10 + (status[2]! - 48);
+    this.marked(1);
   }
 
   private marked(stream: 1 | 2): void {
@@ -248,7 +251,7 @@ class Lane {
     for (let nl = this.protocol.indexOf('\n'); nl !== -1; nl = this.protocol.indexOf('\n')) {
       const msg = this.protocol.slice(0, nl);
       this.protocol = this.protocol.slice(nl + 1);
-      const job = msg[0] === 'E' ? this.running() : this.unstarted();
+      const job = this.unstarted();
       if (job === undefined) continue;
       if (msg[0] === 'P') {
         job.pid = Number(msg.slice(2));
@@ -256,9 +259,6 @@ class Lane {
         job.t0 = performance.now();
         job.options.onStart?.();
         if (job.sent !== undefined) this.kill(job, job.sent);
-      } else if (msg[0] === 'E') {
-        job.status = Number(msg.slice(2));
-        this.maybeDone();
       } else {
         // `S` or `R`: it never started, and so has no output nor marks.
         this.jobs.splice(this.jobs.indexOf(job), 1);

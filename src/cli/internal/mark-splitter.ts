@@ -5,8 +5,9 @@ import type { Readable } from 'node:stream';
 
 /**
  * Splits a lane's output stream at each mark: bytes before it go to
- * `onData`, and `onMark` is called for it. A tail that may be the start of a
- * mark is held back until the next chunk says.
+ * `onData`, and `onMark` is called for it with the `tail` bytes that follow
+ * each mark (a record's trailer, e.g. an exit status). A tail that may be
+ * the start of a mark is held back until the next chunk says.
  */
 export class MarkSplitter {
   private carry: Buffer | undefined;
@@ -15,7 +16,8 @@ export class MarkSplitter {
     stream: Readable,
     private readonly mark: Buffer,
     private readonly onData: (b: Buffer) => void,
-    private readonly onMark: () => void,
+    private readonly onMark: (tail: Buffer) => void,
+    private readonly tail = 0,
   ) {
     stream.on('data', (b: Buffer) => this.push(b));
   }
@@ -27,8 +29,14 @@ export class MarkSplitter {
       const at = buf.indexOf(this.mark);
       if (at === -1) break;
       if (at > 0) this.onData(buf.subarray(0, at));
-      this.onMark();
-      buf = buf.subarray(at + this.mark.length);
+      const end = at + this.mark.length + this.tail;
+      if (end > buf.length) {
+        // The mark's tail is still to come.
+        this.carry = Buffer.from(buf.subarray(at));
+        return;
+      }
+      this.onMark(buf.subarray(end - this.tail, end));
+      buf = buf.subarray(end);
     }
     // Hold back a tail that could be the first bytes of a mark split across chunks.
     let from = buf.length;
