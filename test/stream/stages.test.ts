@@ -113,6 +113,18 @@ describe('batch', () => {
     assert.deepEqual(out, [[1, 2], [3]]);
   });
 
+  it('holds a batch for a maxWait longer than a timer can wait (2 ** 31 ms and more)', async () => {
+    async function* slow() {
+      yield 1;
+      await sleep(200);
+      yield 2;
+    }
+    const out = await pipeline(slow())
+      .batch(10, { maxWait: 2 ** 31 })
+      .toArray();
+    assert.deepEqual(out, [[1, 2]], 'the batch did not leave early');
+  });
+
   it('closes the source when the consumer stops early', async () => {
     const src = source(Number.POSITIVE_INFINITY);
     for await (const b of pipeline(src.iterable).batch(3, { maxWait: 5 })) if (b[0]! >= 3) break;

@@ -1,6 +1,7 @@
 // batch(size, { maxWait }): groups items into arrays of `size`; a shorter
 // one at the end, or once `maxWait` ms passed since its first item.
 
+import { MAX_TIMER } from '../../internal/attempt.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
 
 export class BatchNode<T> extends Node<T[]> {
@@ -84,8 +85,16 @@ export class BatchNode<T> extends Node<T[]> {
     const ms = this.deadline - performance.now();
     if (ms <= 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
-      this.wake = () => resolve(false);
-      this.timer = setTimeout(this.wake, ms);
+      const wake = () => resolve(false);
+      this.wake = wake;
+      // A timer longer than MAX_TIMER would fire at once: wait in steps.
+      const arm = (left: number) => {
+        this.timer =
+          left > MAX_TIMER
+            ? setTimeout(() => arm(this.deadline - performance.now()), MAX_TIMER)
+            : setTimeout(wake, left);
+      };
+      arm(ms);
       pending.then(() => {
         clearTimeout(this.timer);
         this.wake = undefined;
