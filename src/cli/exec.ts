@@ -125,8 +125,11 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   const print = (r: JobResult) => {
     for (const b of r.stdout) out.write(b);
     if (r.stderr.length > 0) {
+      // In order on a terminal that shows both: this job's stdout, its
+      // stderr, then the next job's output.
       out.flush();
       for (const b of r.stderr) err.write(b);
+      err.flush();
     }
   };
   const ordered = !options.unordered && !options.lineBuffer;
@@ -234,6 +237,8 @@ class LineSplitter {
       return;
     }
     const target = stream === 1 ? this.out : this.err;
+    // Lines reach a terminal that shows both streams in the order they came.
+    (stream === 1 ? this.err : this.out).flush();
     for (const b of held) target.write(b);
     held.length = 0;
     target.write(chunk.subarray(0, nl + 1));

@@ -1,13 +1,16 @@
-// Buffered writes to stdout or stderr. Results are gathered into one string
-// and written once per turn of the event loop (or every 64 KiB), so a
-// hundred thousand tiny results cost a few hundred writes, not 1e5.
+// Buffered writes to stdout or stderr. Text and bytes are gathered and
+// written once per turn of the event loop (or every 64 KiB), so a hundred
+// thousand tiny results or job outputs cost a few hundred writes, not 1e5.
 
 import type { Writable } from 'node:stream';
 
 const HIGH = 64 * 1024;
 
 export class Output {
-  private buf = '';
+  /** Queued text and bytes, in order, and their size (string length for text). */
+  private parts: (string | Uint8Array)[] = [];
+  private size = 0;
+  private bytes = false;
   private scheduled = false;
   private drained: Promise<void> | undefined;
   private failed = false;
@@ -30,27 +33,29 @@ export class Output {
     });
   }
 
-  /** Queues text, or writes raw bytes at once after what is queued. */
+  /** Queues text or bytes, written after what is queued, by the next turn of the event loop. */
   write(data: string | Uint8Array): void {
-    if (typeof data !== 'string') {
-      this.flush();
-      if (data.length > 0) this.push(data);
-      return;
-    }
-    this.buf += data;
-    if (this.buf.length >= HIGH) this.flush();
+    if (data.length === 0) return;
+    this.parts.push(data);
+    this.size += data.length;
+    if (typeof data !== 'string') this.bytes = true;
+    if (this.size >= HIGH) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(this.flushSoon);
     }
   }
 
-  /** Writes what is queued now. */
+  /** Writes what is queued now, in one write. */
   flush(): void {
-    if (this.buf === '') return;
-    const b = this.buf;
-    this.buf = '';
-    this.push(b);
+    const parts = this.parts;
+    if (parts.length === 0) return;
+    this.parts = [];
+    this.size = 0;
+    if (parts.length === 1) this.push(parts[0]!);
+    else if (!this.bytes) this.push(parts.join(''));
+    else this.push(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))));
+    this.bytes = false;
   }
 
   /** Undefined when the stream takes more, else a promise of when it drains. */
