@@ -1,8 +1,8 @@
 import { ChannelClosedError } from '../errors.ts';
 import { listen } from '../internal/abort.ts';
+import { Queue } from '../internal/queue.ts';
 import { checkObject, checkSignal } from '../internal/validate.ts';
 import { checkCapacity } from './internal/check.ts';
-import { Queue } from './internal/queue.ts';
 import type { Receivable, Receiver, RecvResult, Sendable, Sender } from './protocol.ts';
 
 /**

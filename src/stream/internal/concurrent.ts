@@ -13,9 +13,10 @@
 
 import { Context, type Policy, runAttempts } from '../../internal/attempt.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
+import { Queue } from '../../internal/queue.ts';
 import type { TaskFn } from '../../task.ts';
 import { DONE, type Done, isThenable, Node, type Pulled, type Scope } from './node.ts';
-import { Reorder, Ring } from './ring.ts';
+import { Reorder } from './reorder.ts';
 
 export class ConcurrentNode<T, R> extends Node<R> {
   private readonly window: number;
@@ -30,7 +31,7 @@ export class ConcurrentNode<T, R> extends Node<R> {
   /** The async pull of the upstream under way, that the next pull queues behind. */
   private pullTail: Promise<T | Done> | undefined;
   private readonly reorder: Reorder<R> | undefined;
-  private readonly fifo: Ring<R> | undefined;
+  private readonly fifo: Queue<R> | undefined;
   private waiter: Deferred<R | Done> | undefined;
   private quiet: Deferred<void> | undefined;
 
@@ -45,7 +46,7 @@ export class ConcurrentNode<T, R> extends Node<R> {
     super(scope, upstream);
     this.window = 2 * limit;
     if (ordered) this.reorder = new Reorder();
-    else this.fifo = new Ring();
+    else this.fifo = new Queue();
   }
 
   pull(): Pulled<R> {

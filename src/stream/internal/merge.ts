@@ -3,14 +3,14 @@
 // taken before it reads the next: at most one item per input is held.
 
 import { type Deferred, deferred } from '../../internal/deferred.ts';
+import { Queue } from '../../internal/queue.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
-import { Ring } from './ring.ts';
 
 export class MergeNode<T> extends Node<T> {
   private started = false;
   private active = 0;
-  private readonly ready = new Ring<T>();
-  private readonly resumes = new Ring<() => void>();
+  private readonly ready = new Queue<T>();
+  private readonly resumes = new Queue<() => void>();
   private waiter: Deferred<T | Done> | undefined;
   private quiet: Deferred<void> | undefined;
 

@@ -3,11 +3,11 @@
 // exactly over every window, not only over fixed slices of time.
 
 import { sleep } from '../../internal/abort.ts';
+import { Queue } from '../../internal/queue.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
-import { Ring } from './ring.ts';
 
 export class RateLimitNode<T> extends Node<T> {
-  private readonly times = new Ring<number>();
+  private readonly times = new Queue<number>();
   private running: Promise<unknown> | undefined;
 
   constructor(

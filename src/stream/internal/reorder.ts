@@ -1,46 +1,5 @@
-// Growable ring buffers: the hand-off between stages allocates nothing per
-// item once they have grown to the stage's bound.
-
-/** A first-in first-out queue. */
-export class Ring<V> {
-  private items: (V | undefined)[] = new Array(8);
-  private mask = 7;
-  private head = 0;
-  length = 0;
-
-  push(value: V): void {
-    if (this.length > this.mask) this.grow();
-    this.items[(this.head + this.length++) & this.mask] = value;
-  }
-
-  peek(): V {
-    return this.items[this.head] as V;
-  }
-
-  shift(): V {
-    const i = this.head;
-    const value = this.items[i] as V;
-    this.items[i] = undefined;
-    this.head = (i + 1) & this.mask;
-    this.length--;
-    return value;
-  }
-
-  clear(): void {
-    this.items = new Array(8);
-    this.mask = 7;
-    this.head = 0;
-    this.length = 0;
-  }
-
-  private grow(): void {
-    const items = new Array<V | undefined>((this.mask + 1) * 2);
-    for (let i = 0; i < this.length; i++) items[i] = this.items[(this.head + i) & this.mask];
-    this.items = items;
-    this.mask = items.length - 1;
-    this.head = 0;
-  }
-}
+// The reorder window of ordered stages: a ring buffer indexed by position,
+// which allocates nothing per item once it has grown to the stage's bound.
 
 /**
  * Values keyed by a growing index, read in index order: the reorder window

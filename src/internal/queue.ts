@@ -1,10 +1,15 @@
 // A growable ring buffer: O(1) push and shift without the re-indexing that
 // Array#shift falls into once an array grows past V8's small-array fast
-// path. Channels keep their buffer and both waiter lists in one of these.
+// path. Once it has grown to its peak size it allocates nothing per item.
+// Channels keep their buffer and both waiter lists in one; stream stages
+// hand items over through one.
 
+const INITIAL = 4;
+
+/** Queue is a first-in first-out list with O(1) push, shift and peek. */
 export class Queue<T> {
-  #items: (T | undefined)[] = new Array(4);
-  #mask = 3;
+  #items: (T | undefined)[] = new Array(INITIAL);
+  #mask = INITIAL - 1;
   #head = 0;
   #size = 0;
 
@@ -16,6 +21,11 @@ export class Queue<T> {
     if (this.#size > this.#mask) this.#grow();
     this.#items[(this.#head + this.#size) & this.#mask] = item;
     this.#size++;
+  }
+
+  /** Returns the first item without removing it; the queue must not be empty. */
+  peek(): T {
+    return this.#items[this.#head] as T;
   }
 
   /** Removes and returns the first item; the queue must not be empty. */
@@ -45,6 +55,14 @@ export class Queue<T> {
       return true;
     }
     return false;
+  }
+
+  /** Empties the queue and gives back the memory it grew to. */
+  clear(): void {
+    this.#items = new Array(INITIAL);
+    this.#mask = INITIAL - 1;
+    this.#head = 0;
+    this.#size = 0;
   }
 
   #grow(): void {
