@@ -1,4 +1,5 @@
 import { listen, noop } from '../internal/abort.ts';
+import { show } from '../internal/show.ts';
 import { checkBoolean, checkObject, checkSignal } from '../internal/validate.ts';
 import {
   checkReceivable,
@@ -6,7 +7,6 @@ import {
   isReceivable,
   isSendable,
   notChannelLike,
-  show,
 } from './internal/check.ts';
 import type { Receivable, Receiver, Sendable, Sender } from './protocol.ts';
 

@@ -1,14 +1,7 @@
 // Argument checks shared by every public API. Each names the API, the
 // argument and the value it got, so a bad call explains itself.
 
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
-}
+import { show } from './show.ts';
 
 export function checkFunction(api: string, arg: string, value: unknown): void {
   if (typeof value !== 'function') {

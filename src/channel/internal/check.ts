@@ -1,14 +1,7 @@
 // Argument checks for channels and select that the shared validate.ts does
 // not cover; they name the API, the argument and the value, as it does.
 
-export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === null || typeof value !== 'object') return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return `an object (${value.constructor?.name ?? Object.prototype.toString.call(value).slice(8, -1)})`;
-}
+import { show } from '../../internal/show.ts';
 
 export function checkCapacity(api: string, value: unknown): void {
   if (typeof value !== 'number') {
