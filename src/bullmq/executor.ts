@@ -17,8 +17,9 @@
 
 import { type JobsOptions, Queue } from 'bullmq';
 import { CancelledError, FanoutError } from '../errors.ts';
-import { listen, noop } from '../internal/abort.ts';
+import { noop } from '../internal/abort.ts';
 import { decode as decodeError } from '../internal/error-codec.ts';
+import { type GroupMember, SignalGroup, SignalGroups } from '../internal/signal-group.ts';
 import {
   checkFunction,
   checkObject,
@@ -152,27 +153,23 @@ const ADDING = 1;
 const QUEUED = 2;
 const DONE = 3;
 
-/** The tasks that share one AbortSignal, and their one listener on it. */
-class Group {
-  count = 0;
-  unlisten: () => void = noop;
-  constructor(
-    readonly id: number,
-    readonly signal: AbortSignal | undefined,
-  ) {}
-}
+/** The tasks that share one AbortSignal (the group's id goes in their jobs' data). */
+type Group = SignalGroup<Pending>;
 
 /** One task on its way: buffered, being added, or out as a job. */
-class Pending {
+class Pending implements GroupMember<Pending> {
   state = BUFFERED;
   /** Withdraw as soon as the add completes. */
   withdraw = false;
+  // Links in its group, from the call until the task settles.
+  prev: Pending | undefined = undefined;
+  next: Pending | undefined = undefined;
+  group: Group | undefined = undefined;
   constructor(
     readonly id: string,
     readonly name: string,
     readonly data: JobData,
     readonly opts: JobsOptions,
-    readonly group: Group,
     readonly resolve: (value: unknown) => void,
     readonly reject: (reason: unknown) => void,
   ) {}
@@ -197,12 +194,11 @@ class Executor implements BullmqExecutor {
   /** The last stream entry read. */
   private lastId = '0-0';
   private seq = 0;
-  private groupSeq = 0;
   private readonly pending = new Map<string, Pending>();
   private buffer: Pending[] = [];
   private flushScheduled = false;
-  private readonly groups = new WeakMap<AbortSignal, Group>();
-  private readonly unsignalled: Group;
+  private readonly groups = new SignalGroups<Pending>((g) => this.cancel(g, g.signal!.reason));
+  private readonly unsignalled: Group = new SignalGroup(undefined);
   private reading = false;
   private beating = false;
   private timer: NodeJS.Timeout | undefined;
@@ -220,7 +216,6 @@ class Executor implements BullmqExecutor {
     this.maxPayload = options.maxPayload ?? DEFAULT_MAX_PAYLOAD;
     this.onError = options.onError ?? ((err) => console.error('fanout/bullmq executor:', err));
     this.defaults = jobOptions(options.attempts, options.backoff);
-    this.unsignalled = new Group(0, undefined);
     this.rotate();
     this.cmd = createClient(options.connection, false);
     this.cmd.on('error', this.onError);
@@ -280,12 +275,12 @@ class Executor implements BullmqExecutor {
     } catch (err) {
       return Promise.reject(err);
     }
-    const group = signal === undefined ? this.unsignalled : this.groupOf(signal);
+    const group = signal === undefined ? this.unsignalled : this.groups.of(signal);
     data.g = group.id;
     const id = `${this.caller}-${++this.seq}`;
     return new Promise((resolve, reject) => {
-      const p = new Pending(id, name, data, { ...opts, jobId: id }, group, resolve, reject);
-      group.count++;
+      const p = new Pending(id, name, data, { ...opts, jobId: id }, resolve, reject);
+      group.add(p);
       this.pending.set(id, p);
       this.buffer.push(p);
       if (!this.flushScheduled) {
@@ -293,17 +288,6 @@ class Executor implements BullmqExecutor {
         queueMicrotask(this.flush);
       }
     });
-  }
-
-  private groupOf(signal: AbortSignal): Group {
-    let group = this.groups.get(signal);
-    if (group === undefined) {
-      const g = new Group(++this.groupSeq, signal);
-      g.unlisten = listen(signal, () => this.cancel(g, signal.reason));
-      this.groups.set(signal, g);
-      group = g;
-    }
-    return group;
   }
 
   /** Adds the tasks of this tick as one batch of jobs. */
@@ -341,16 +325,16 @@ class Executor implements BullmqExecutor {
   /** Withdraws the group's waiting jobs and tells workers to abort its running ones. */
   private cancel(group: Group, reason: unknown): void {
     let remote = false;
-    for (const p of this.pending.values()) {
-      if (p.group !== group) continue;
+    for (let p = group.head; p !== undefined; ) {
+      const next = p.next;
       if (p.state === BUFFERED) this.settle(p, false, reason);
       else remote = true;
+      p = next;
     }
     if (!remote) return;
     // Publish first: the running jobs are the ones to stop quickly.
     this.cmd.publish(this.channel, cancelMessage(this.caller, group.id)).catch(this.onError);
-    for (const p of this.pending.values()) {
-      if (p.group !== group) continue;
+    for (let p = group.head; p !== undefined; p = p.next) {
       if (p.state === ADDING) p.withdraw = true;
       else if (p.state === QUEUED) this.withdraw(p);
     }
@@ -363,7 +347,7 @@ class Executor implements BullmqExecutor {
         this.settle(
           p,
           false,
-          p.group.signal?.reason ?? new CancelledError('bullmqExecutor: the executor is closed'),
+          p.group!.signal?.reason ?? new CancelledError('bullmqExecutor: the executor is closed'),
         );
       }
     }, this.onError);
@@ -428,8 +412,8 @@ class Executor implements BullmqExecutor {
     if (p === undefined) return;
     if (m.e === undefined) {
       this.settle(p, true, m.v);
-    } else if (m.x === 1 && p.group.signal?.aborted) {
-      this.settle(p, false, p.group.signal.reason);
+    } else if (m.x === 1 && p.group!.signal?.aborted) {
+      this.settle(p, false, p.group!.signal.reason);
     } else {
       this.settle(p, false, decodeError(m.e));
     }
@@ -438,11 +422,7 @@ class Executor implements BullmqExecutor {
   private settle(p: Pending, ok: boolean, value: unknown): void {
     p.state = DONE;
     this.pending.delete(p.id);
-    const group = p.group;
-    if (--group.count === 0 && group.signal !== undefined) {
-      group.unlisten();
-      this.groups.delete(group.signal);
-    }
+    this.groups.leave(p);
     if (ok) p.resolve(value);
     else p.reject(value);
     if (this.pending.size === 0) this.idleSoon();
@@ -530,7 +510,7 @@ class Executor implements BullmqExecutor {
         this.drained = resolve;
       });
       const groups = new Set<Group>();
-      for (const p of this.pending.values()) groups.add(p.group);
+      for (const p of this.pending.values()) groups.add(p.group!);
       const reason = new CancelledError('bullmqExecutor: the executor is closed');
       for (const g of groups) this.cancel(g, reason);
       if (this.pending.size > 0 || this.beating) {

@@ -11,13 +11,14 @@ import {
 import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
 import { decode, encode } from '../../internal/error-codec.ts';
+import { type SignalGroup, SignalGroups } from '../../internal/signal-group.ts';
 import { noTaskError } from '../../internal/task-module.ts';
 import type { TaskContext } from '../../task.ts';
 import { otelApi } from '../../tracing/api.ts';
 import { injectTraceContext } from '../../tracing/propagation.ts';
 import { isTransfer } from '../transfer.ts';
 import { Capacity, fillLevel } from './capacity.ts';
-import { Job, Watch } from './job.ts';
+import { Job } from './job.ts';
 import {
   ABORT,
   ABORTED,
@@ -51,9 +52,7 @@ export class Scheduler {
   private scheduled = false;
   private readonly dispatchNow = () => this.dispatch();
   private readonly capacity = new Capacity();
-  private readonly watches = new Map<AbortSignal, Watch>();
-  private lastSignal: AbortSignal | undefined;
-  private lastWatch: Watch | undefined;
+  private readonly groups = new SignalGroups<Job>((g) => this.onAbort(g));
   private active = 0;
   private drained: Deferred<void> | undefined;
   private exports: Set<string> | undefined;
@@ -97,7 +96,7 @@ export class Scheduler {
       job.input = input.value;
       job.moves = input.list;
     }
-    if (signal !== undefined) this.watch(job, signal);
+    if (signal !== undefined) this.groups.of(signal).add(job);
     this.active++;
     this.queue.push(job);
     this.schedule();
@@ -337,30 +336,10 @@ export class Scheduler {
 
   private settle(job: Job, ok: boolean, value: unknown): void {
     job.done = true;
-    const w = job.watch;
-    if (w?.remove(job)) this.unwatch(w);
+    this.groups.leave(job);
     if (--this.active === 0) this.drained?.resolve();
     if (ok) job.resolve(value);
     else job.reject(value);
-  }
-
-  private watch(job: Job, signal: AbortSignal): void {
-    let w = signal === this.lastSignal ? this.lastWatch : this.watches.get(signal);
-    if (w === undefined) {
-      const watch = new Watch(signal);
-      watch.unlisten = listen(signal, () => this.onAbort(watch));
-      this.watches.set(signal, watch);
-      w = watch;
-    }
-    this.lastSignal = signal;
-    this.lastWatch = w;
-    w.add(job);
-  }
-
-  private unwatch(w: Watch): void {
-    w.unlisten();
-    this.watches.delete(w.signal);
-    if (this.lastWatch === w) this.lastSignal = this.lastWatch = undefined;
   }
 
   /**
@@ -368,14 +347,14 @@ export class Scheduler {
    * jobs get their flag raised and an ABORT message, and a thread still
    * running one of them after the grace period is terminated.
    */
-  private onAbort(w: Watch): void {
-    this.unwatch(w);
-    const reason = w.signal.reason;
+  private onAbort(w: SignalGroup<Job>): void {
+    this.groups.drop(w);
+    const reason = w.signal!.reason;
     const byThread = new Map<Thread, Job[]>();
     let recalled = false;
-    for (let job = w.head; job !== undefined; ) {
-      const next = job.next;
-      job.prev = job.next = job.watch = undefined;
+    for (let job = w.tail; job !== undefined; ) {
+      const prev = job.prev;
+      w.remove(job);
       const t = job.thread;
       // Not started, in the pool's queue or still queued on a thread (which
       // may be deep in another task and read no message for a long time):
@@ -392,10 +371,8 @@ export class Scheduler {
         if (list === undefined) byThread.set(t, [job]);
         else list.push(job);
       }
-      job = next;
+      job = prev;
     }
-    w.head = undefined;
-    w.count = 0;
     // The recalled jobs made room on their threads: jobs queued behind them
     // go now. Waiting for those threads to report the recalled slots would
     // hold them back a round trip, for nothing when a thread has room.
