@@ -17,6 +17,7 @@ import {
 } from '../errors.ts';
 import { MAX_TIMER } from '../internal/attempt.ts';
 import { encode as encodeError } from '../internal/error-codec.ts';
+import { LazySignal } from '../internal/lazy-signal.ts';
 import { loadTaskModule, type ModuleTask, noTaskError } from '../internal/task-module.ts';
 import { checkObject, checkOptionalFunction } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';
@@ -53,34 +54,14 @@ export interface RemoteTaskContext extends TaskContext {
   readonly key: string;
 }
 
-/**
- * A running job and what cancels it. The AbortController is made only when
- * the task reads `ctx.signal` (an AbortSignal costs microseconds, and many
- * tasks never look).
- */
-class Running {
+/** A running job and what cancels it; its signal is made only when the task reads `ctx.signal`. */
+class Running extends LazySignal {
   handBack = false;
-  aborted = false;
-  private reason: unknown;
-  private controller: AbortController | undefined;
   constructor(
     readonly caller: string,
     readonly group: number,
-  ) {}
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
+  ) {
+    super();
   }
 }
 

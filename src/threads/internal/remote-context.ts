@@ -7,6 +7,7 @@
 
 import { CancelledError } from '../../errors.ts';
 import { isEcho } from '../../internal/abort.ts';
+import { LazySignal } from '../../internal/lazy-signal.ts';
 import type { TaskContext } from '../../task.ts';
 import { ABORTED } from './protocol.ts';
 
@@ -14,10 +15,7 @@ const proto = AbortSignal.prototype;
 const abortedOf = Object.getOwnPropertyDescriptor(proto, 'aborted')!.get!;
 const reasonOf = Object.getOwnPropertyDescriptor(proto, 'reason')!.get!;
 
-export class RemoteContext implements TaskContext {
-  #controller: AbortController | undefined;
-  #aborted = false;
-  #reason: unknown;
+export class RemoteContext extends LazySignal implements TaskContext {
   /** False once the task settled: its slot may then hold another task's flag. */
   live = true;
 
@@ -26,35 +24,24 @@ export class RemoteContext implements TaskContext {
     readonly slot: number,
     readonly index: number,
     readonly attempt: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      shadow(this.#controller.signal, this);
-      if (this.#aborted) this.#controller.abort(this.#reason);
-    }
-    return this.#controller.signal;
+  protected override made(signal: AbortSignal): void {
+    shadow(signal, this);
   }
 
   /** Aborts the signal if the pool raised the flag and no message told us yet. */
   poll(): void {
-    if (this.live && !this.#aborted && (Atomics.load(this.flags, this.slot) & ABORTED) !== 0) {
+    if (this.live && !this.aborted && (Atomics.load(this.flags, this.slot) & ABORTED) !== 0) {
       this.abort(new CancelledError('cancelled by the caller'));
     }
   }
 
-  /** Aborts the task's signal with `reason` (the first call wins). */
-  abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
-    this.#controller?.abort(reason);
-  }
-
   /** Whether `err` only echoes this task's own abort reason. */
   echoes(err: unknown): boolean {
-    return this.#aborted && isEcho(err, this.#reason);
+    return this.aborted && isEcho(err, this.reason);
   }
 }
 
