@@ -15,6 +15,7 @@ import {
   TaskModuleError,
   WorkerExitedError,
 } from '../errors.ts';
+import { cancelledByCaller } from '../internal/abort.ts';
 import { MAX_TIMER } from '../internal/attempt.ts';
 import { encode as encodeError } from '../internal/error-codec.ts';
 import { LazySignal } from '../internal/lazy-signal.ts';
@@ -275,8 +276,7 @@ class Server implements TaskServer {
     }
     const key = caller.key;
     if (this.cancelled.size > 0 && this.cancelled.has(`${d.c}/${d.g}`)) {
-      const reason = new CancelledError('cancelled by the caller');
-      return this.fail(key, id, reason, true);
+      return this.fail(key, id, cancelledByCaller(), true);
     }
     const fn = this.fns.get(job.name);
     if (fn === undefined) {
@@ -394,7 +394,7 @@ class Server implements TaskServer {
     const group = Number(message.slice(slash + 1));
     for (const a of this.active.values()) {
       if (a.group === group && a.caller === caller) {
-        a.abort(new CancelledError('cancelled by the caller'));
+        a.abort(cancelledByCaller());
       }
     }
   };

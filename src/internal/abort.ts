@@ -3,6 +3,7 @@
 // every exit path.
 
 import { setMaxListeners } from 'node:events';
+import { CancelledError } from '../errors.ts';
 
 /**
  * Calls `onAbort` once when `signal` aborts and returns a function that
@@ -28,6 +29,17 @@ export function sharedController(): AbortController {
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
   return controller;
+}
+
+/**
+ * Returns a new CancelledError for a task whose caller cancelled it, when
+ * the caller's own reason is not at hand: a worker thread that sees the
+ * abort flag before the message carrying the reason, or a BullMQ worker
+ * (callers send no reason). The caller itself still rejects with its
+ * signal's reason.
+ */
+export function cancelledByCaller(): CancelledError {
+  return new CancelledError('cancelled by the caller');
 }
 
 /**

@@ -5,8 +5,7 @@
 // the event loop (and so never receives the abort message) still sees the
 // caller's cancellation at its next `ctx.signal.aborted`.
 
-import { CancelledError } from '../../errors.ts';
-import { isEcho } from '../../internal/abort.ts';
+import { cancelledByCaller, isEcho } from '../../internal/abort.ts';
 import { LazySignal } from '../../internal/lazy-signal.ts';
 import type { TaskContext } from '../../task.ts';
 import { ABORTED } from './protocol.ts';
@@ -35,7 +34,7 @@ export class RemoteContext extends LazySignal implements TaskContext {
   /** Aborts the signal if the pool raised the flag and no message told us yet. */
   poll(): void {
     if (this.live && !this.aborted && (Atomics.load(this.flags, this.slot) & ABORTED) !== 0) {
-      this.abort(new CancelledError('cancelled by the caller'));
+      this.abort(cancelledByCaller());
     }
   }
 
