@@ -37,6 +37,16 @@ describe('fanOut', () => {
     assert.deepEqual(await fanOut(new Set([1, 2]), (x) => x), [1, 2]);
   });
 
+  it('reads an input that is both iterable and async iterable through its async iterator, as for await does', async () => {
+    const input = {
+      [Symbol.iterator]: () => [1, 2][Symbol.iterator](),
+      [Symbol.asyncIterator]: async function* () {
+        yield* [10, 20];
+      },
+    };
+    assert.deepEqual(await fanOut(input, (x) => x), [10, 20]);
+  });
+
   it('returns every result of a large array in order, also when tasks finish out of order', async () => {
     const items = Array.from({ length: 5_000 }, (_, i) => i);
     const out = await fanOut(

@@ -8,13 +8,11 @@ import type { TaskFn } from '../task.ts';
 import { isEcho, listen, noop, sharedController } from './abort.ts';
 import { Context, type Policy, runAttempts } from './attempt.ts';
 import { type Deferred, deferred } from './deferred.ts';
+import { type Opened, openIterable } from './iterate.ts';
 import { sizeOf } from './size.ts';
 import { attachSuppressed } from './suppressed.ts';
 
-type Source<T> =
-  | { kind: 'array'; array: ArrayLike<T> }
-  | { kind: 'sync'; iterator: Iterator<T> }
-  | { kind: 'async'; iterator: AsyncIterator<T> };
+type Source<T> = Opened<T>;
 
 const STOPPED = Symbol('stopped');
 
@@ -92,7 +90,7 @@ export class Run<T, R> {
     this.failFast = !settled && (options.failFast ?? true);
     this.onProgress = options.onProgress;
     this.total = this.onProgress ? sizeOf(tasks) : undefined;
-    this.source = sourceOf(tasks);
+    this.source = openIterable(tasks);
     this.results = [];
     const parent = options.signal;
     this.unlisten = parent
@@ -383,13 +381,4 @@ export class Run<T, R> {
       this.done.resolve(this.chunks ? joinChunks(this.chunks, this.next) : this.results);
     }
   }
-}
-
-function sourceOf<T>(tasks: Iterable<T> | AsyncIterable<T>): Source<T> {
-  if (Array.isArray(tasks) && tasks[Symbol.iterator] === Array.prototype[Symbol.iterator]) {
-    return { kind: 'array', array: tasks };
-  }
-  const sync = (tasks as Iterable<T>)[Symbol.iterator];
-  if (typeof sync === 'function') return { kind: 'sync', iterator: sync.call(tasks) };
-  return { kind: 'async', iterator: (tasks as AsyncIterable<T>)[Symbol.asyncIterator]() };
 }

@@ -2,6 +2,7 @@
 // after another, to the end.
 
 import { noop } from '../../internal/abort.ts';
+import { openIterable } from '../../internal/iterate.ts';
 import { checkIterable } from '../../internal/validate.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
 
@@ -86,9 +87,9 @@ export class FlattenNode<T> extends Node<T> {
   private open(inner: Inner<T>): boolean {
     try {
       checkIterable('pipeline.flatMap', 'the result of fn', inner);
-      const async = (inner as AsyncIterable<T>)[Symbol.asyncIterator];
-      if (typeof async === 'function') this.async = async.call(inner);
-      else this.sync = (inner as Iterable<T>)[Symbol.iterator]();
+      const opened = openIterable(inner, false);
+      if (opened.kind === 'async') this.async = opened.iterator;
+      else this.sync = opened.iterator;
       return true;
     } catch (err) {
       this.fail(err);

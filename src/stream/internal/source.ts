@@ -1,6 +1,7 @@
 // The first node of a run: reads an array, a sync iterable or an async
 // iterable (a Channel, a Node Readable, another pipeline) one item per pull.
 
+import { openIterable } from '../../internal/iterate.ts';
 import { IteratorNode } from './iterator-node.ts';
 import { DONE, isThenable, type Pulled, type Scope } from './node.ts';
 
@@ -51,13 +52,10 @@ export class SourceNode<T> extends IteratorNode<T> {
     this.opened = true;
     const s = this.source;
     try {
-      if (Array.isArray(s) && s[Symbol.iterator] === Array.prototype[Symbol.iterator]) {
-        this.array = s;
-        return true;
-      }
-      const async = (s as AsyncIterable<T>)[Symbol.asyncIterator];
-      if (typeof async === 'function') this.async = async.call(s);
-      else this.sync = (s as Iterable<T>)[Symbol.iterator]();
+      const opened = openIterable(s as Iterable<T> | AsyncIterable<T>);
+      if (opened.kind === 'array') this.array = opened.array;
+      else if (opened.kind === 'async') this.async = opened.iterator;
+      else this.sync = opened.iterator;
       return true;
     } catch (err) {
       this.ended = true;

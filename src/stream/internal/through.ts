@@ -2,6 +2,7 @@
 // usually an async generator that loops over its input.
 
 import { CancelledError } from '../../errors.ts';
+import { openIterable } from '../../internal/iterate.ts';
 import { checkIterable } from '../../internal/validate.ts';
 import type { Stage } from '../pipeline.ts';
 import { IteratorNode } from './iterator-node.ts';
@@ -27,10 +28,7 @@ export class ThroughNode<T, U> extends IteratorNode<U> {
         const output = this.stage(new Input(this.upstream as Node<T>), this.signal);
         checkIterable('pipeline.through', 'the result of stage', output);
         // A stage may also return a plain iterable (an array, a sync generator).
-        const open =
-          (output as AsyncIterable<U>)[Symbol.asyncIterator] ??
-          (output as Iterable<U>)[Symbol.iterator];
-        this.iterator = open.call(output) as AsyncIterator<U>;
+        this.iterator = openIterable(output, false).iterator as AsyncIterator<U>;
       } catch (err) {
         return this.onError(err);
       }
