@@ -11,7 +11,12 @@ export const EXIT_ERROR = 255;
  * A problem the user can fix: what was wrong, and what to do (`hint`).
  * Printed without a stack; the command exits with `exitCode`.
  */
+const BRAND = Symbol.for('fanout.cli.UsageError');
+
 export class UsageError extends Error {
+  /** Marks a UsageError from any copy of this module (see the static hasInstance). */
+  readonly [BRAND] = true;
+
   constructor(
     message: string,
     readonly hint?: string,
@@ -19,6 +24,14 @@ export class UsageError extends Error {
   ) {
     super(message);
     this.name = 'UsageError';
+  }
+
+  /**
+   * `instanceof` by brand: the bundled command (scripts/bundle.mjs) and the
+   * `run` and `worker` modules it loads each have a copy of this class.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && BRAND in value;
   }
 }
 

@@ -19,13 +19,18 @@ import { otelApi } from '../api.ts';
 export const SCOPE = 'fanout';
 
 function packageVersion(): string | undefined {
-  try {
-    // src/tracing/internal and dist/tracing/internal are both three levels deep.
-    const pkg = createRequire(import.meta.url)('../../../package.json') as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : undefined;
-  } catch {
-    return undefined;
+  // src/tracing/internal and dist/tracing/internal are three levels deep,
+  // the bundled command (dist/cli/main.js) two: look upwards for our own.
+  const require = createRequire(import.meta.url);
+  for (const path of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = require(path) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'fanout' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // Not there.
+    }
   }
+  return undefined;
 }
 
 let version: string | undefined | null = null;
