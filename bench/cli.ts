@@ -21,7 +21,7 @@ const TASKS = join(root, 'test/fixtures/cli-tasks.mjs');
 const INDEX = join(root, 'dist/index.js');
 const JOBS = 1000;
 const TASK_COUNT = 100_000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
 // What one child_process.spawn per job costs: a bare loop, two at a time, output piped and dropped.
 const SPAWN_LOOP = `
