@@ -6,6 +6,17 @@ import { MarkSplitter } from '../../src/cli/internal/mark-splitter.ts';
 
 const MARK = Buffer.from('\u001e<mark>\u001e');
 
+/** Writes `all` to `stream` in chunks of the sizes `cuts` gives in turn, ends it, and waits for the end. */
+async function feed(stream: PassThrough, all: Buffer, cuts: number[]): Promise<void> {
+  for (let at = 0, i = 0; at < all.length; i++) {
+    const n = cuts[i % cuts.length]!;
+    stream.write(all.subarray(at, at + n));
+    at += n;
+  }
+  stream.end();
+  await new Promise((resolve) => stream.on('end', resolve).resume());
+}
+
 describe('MarkSplitter', () => {
   it('gives back each record whole, however the stream is cut into chunks', async () => {
     // Records may hold any bytes, prefixes of the mark included, but not the mark itself.
@@ -33,13 +44,7 @@ describe('MarkSplitter', () => {
             },
           );
           const all = Buffer.concat(records.flatMap((r) => [r, MARK]));
-          for (let at = 0, i = 0; at < all.length; i++) {
-            const n = cuts[i % cuts.length]!;
-            stream.write(all.subarray(at, at + n));
-            at += n;
-          }
-          stream.end();
-          await new Promise((resolve) => stream.on('end', resolve).resume());
+          await feed(stream, all, cuts);
           assert.deepEqual(got, records);
         },
       ),
@@ -77,13 +82,7 @@ describe('MarkSplitter', () => {
             expected.map(([t, s]) => `${t}${MARK.toString('latin1')}${s}`).join(''),
             'latin1',
           );
-          for (let at = 0, i = 0; at < all.length; i++) {
-            const n = cuts[i % cuts.length]!;
-            stream.write(all.subarray(at, at + n));
-            at += n;
-          }
-          stream.end();
-          await new Promise((resolve) => stream.on('end', resolve).resume());
+          await feed(stream, all, cuts);
           assert.deepEqual(got, expected);
         },
       ),

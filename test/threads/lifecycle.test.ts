@@ -1,51 +1,23 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { runNode } from '../fixtures/threads-helpers.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const program = fileURLToPath(new URL('../fixtures/threads-program.ts', import.meta.url));
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** Runs a node process; a process that does not exit on its own in time is killed. */
-function run(args: string[], timeoutMs = 20_000): Promise<Exit> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, { cwd: root });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => {
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - t0 });
-    });
-  });
-}
-
 describe('threadPool lifecycle', () => {
   it('lets the process exit on its own after close()', async () => {
-    const r = await run(['--import', 'tsx', program, 'close']);
+    const r = await runNode(['--import', 'tsx', program, 'close']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\[ 2, 3, 4 \]/);
   });
 
   it('starts threads when the program runs with flags a worker refuses', async () => {
-    const r = await run([
+    const r = await runNode([
       '--expose-gc',
       '--title=fanout-test',
       '--import',
@@ -58,19 +30,19 @@ describe('threadPool lifecycle', () => {
   });
 
   it('does not keep the process alive while idle, even without close()', async () => {
-    const r = await run(['--import', 'tsx', program, 'idle']);
+    const r = await runNode(['--import', 'tsx', program, 'idle']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /\[ 2, 3, 4 \]/);
   });
 
   it('leaves no thread running after a failed fanOut', async () => {
-    const r = await run(['--import', 'tsx', program, 'failed']);
+    const r = await runNode(['--import', 'tsx', program, 'failed']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /rejected: first/);
   });
 
   it('ends its threads when an await using scope is left', async () => {
-    const r = await run(['--import', 'tsx', program, 'dispose']);
+    const r = await runNode(['--import', 'tsx', program, 'dispose']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^2$/m);
   });
@@ -80,7 +52,7 @@ describe('threadPool lifecycle', () => {
     after(() => rmSync(out, { recursive: true, force: true }));
 
     it('runs a JavaScript task module without tsx', async () => {
-      const tsc = await run(
+      const tsc = await runNode(
         [
           join(root, 'node_modules/typescript/bin/tsc'),
           '-p',
@@ -97,7 +69,7 @@ describe('threadPool lifecycle', () => {
         `console.log(await Promise.all([1, 2, 3].map((x) => pool.task('double')(x))));`,
         'await pool.close();',
       ].join('\n');
-      const r = await run(['--input-type=module', '-e', script]);
+      const r = await runNode(['--input-type=module', '-e', script]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /\[ 2, 4, 6 \]/);
     });

@@ -8,44 +8,19 @@
 // top-level await), which a timer or another test in this process would hide.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { type Exit, runNode } from '../fixtures/threads-helpers.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const index = new URL('../../src/threads/index.ts', import.meta.url).href;
 const tasks = new URL('../fixtures/threads-tasks.ts', import.meta.url).href;
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `body` as an ES module under tsx; a process that does not exit on its own in time is killed. */
 function run(body: string[], timeoutMs = 20_000): Promise<Exit> {
   const script = [
     `import { threadPool } from ${JSON.stringify(index)};`,
     `const tasks = ${JSON.stringify(tasks)};`,
     ...body,
   ].join('\n');
-  const args = ['--import', 'tsx', '--input-type=module', '-e', script];
-  const child = spawn(process.execPath, args, { cwd: root });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve) => {
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runNode(['--import', 'tsx', '--input-type=module', '-e', script], timeoutMs);
 }
 
 describe('threadPool: jobs recalled from a thread', () => {
