@@ -332,13 +332,7 @@ describe('Pipeline', () => {
     const boom = new Error('boom');
     const own = new Error('task cleanup failed');
     const closing = new Error('return failed');
-    let i = 0;
-    const src: AsyncIterable<number> = {
-      [Symbol.asyncIterator]: () => ({
-        next: () => sleep(1).then(() => ({ value: i++, done: false })),
-        return: () => Promise.reject(closing),
-      }),
-    };
+    const src = failingClose(closing, () => 1);
     await assert.rejects(
       pipeline(src)
         .map(

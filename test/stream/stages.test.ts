@@ -200,13 +200,7 @@ describe('through', () => {
 
   it('throws into the stage what closing upstream raised when it stops reading', async () => {
     const closing = new Error('return failed');
-    let i = 0;
-    const src: AsyncIterable<number> = {
-      [Symbol.asyncIterator]: () => ({
-        next: () => sleep(1).then(() => ({ value: i++, done: false })),
-        return: () => Promise.reject(closing),
-      }),
-    };
+    const src = failingClose(closing, () => 1);
     let seen: unknown;
     await assert.rejects(
       pipeline(src)
