@@ -12,7 +12,7 @@ import { Lanes, lanesAvailable } from './internal/lanes.ts';
 import { LineReader } from './internal/lines.ts';
 import { Output } from './internal/output.ts';
 import { progress, wantProgress } from './internal/progress.ts';
-import { Reorder } from './internal/reorder.ts';
+import { Reorder, startWhen } from './internal/reorder.ts';
 import { Template } from './internal/template.ts';
 import { startTracing } from './internal/trace.ts';
 import { failedExitCode, UsageError } from './internal/usage.ts';
@@ -141,11 +141,8 @@ export async function exec(words: string[], options: ExecOptions): Promise<numbe
   let firstFailure: string | undefined;
 
   const job = async (arg: string, index: number, ctx: TaskContext): Promise<void> => {
-    const room = reorder?.room(index, ctx.signal);
-    if (room) await room;
-    if (ctx.signal.aborted) throw ctx.signal.reason; // stopped while it waited
-    const ready = out.ready();
-    if (ready) await ready;
+    const turn = startWhen(reorder, out, index, ctx.signal);
+    if (turn) await turn;
     const seq = index + 1;
     const inv = template.invocation(arg, seq);
     const lines = options.lineBuffer ? new LineSplitter(out, err) : undefined;

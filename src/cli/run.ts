@@ -11,7 +11,7 @@ import { interrupts } from './internal/interrupt.ts';
 import { LineReader } from './internal/lines.ts';
 import { Output } from './internal/output.ts';
 import { progress, wantProgress } from './internal/progress.ts';
-import { Reorder } from './internal/reorder.ts';
+import { Reorder, startWhen } from './internal/reorder.ts';
 import { loadTask, parseSpec } from './internal/task-module.ts';
 import { startTracing } from './internal/trace.ts';
 import { describe, failedExitCode, UsageError } from './internal/usage.ts';
@@ -170,11 +170,8 @@ async function feed(
   let firstFailure: { index: number; error: unknown } | undefined;
 
   const task = async (value: unknown, index: number, ctx: TaskContext): Promise<void> => {
-    const room = reorder?.room(index, ctx.signal);
-    if (room) await room;
-    if (ctx.signal.aborted) throw ctx.signal.reason; // stopped while it waited
-    const ready = out.ready();
-    if (ready) await ready;
+    const turn = startWhen(reorder, out, index, ctx.signal);
+    if (turn) await turn;
     bar.start();
     let line: string;
     try {

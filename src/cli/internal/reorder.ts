@@ -6,6 +6,7 @@
 
 import { listen } from '../../internal/abort.ts';
 import { type Deferred, deferred } from '../../internal/deferred.ts';
+import type { Output } from './output.ts';
 
 const EMPTY = Symbol('empty');
 
@@ -75,4 +76,24 @@ export class Reorder<T> {
       this.emit(v, i);
     }
   }
+}
+
+/**
+ * What a task of `run` or `exec` waits for before it starts: room for
+ * `index` in `reorder`'s window (when output is ordered), then `out` taking
+ * more. Undefined when it may start at once; a promise that rejects with
+ * the reason of `signal` when the run has stopped, before or while it waits.
+ */
+export function startWhen<T>(
+  reorder: Reorder<T> | undefined,
+  out: Output,
+  index: number,
+  signal: AbortSignal,
+): Promise<void> | undefined {
+  const room = reorder?.room(index, signal);
+  if (room === undefined) return signal.aborted ? Promise.reject(signal.reason) : out.ready();
+  return room.then(() => {
+    signal.throwIfAborted(); // stopped while it waited
+    return out.ready();
+  });
 }
