@@ -64,6 +64,16 @@ export function refused(why: string): JobResult {
   return r;
 }
 
+/** Sends `sig` to the process group that `pid` leads (every job leads its own); quiet if it is gone. */
+export function killGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    // The minus sign addresses the whole process group.
+    process.kill(-pid, sig);
+  } catch {
+    // Already gone.
+  }
+}
+
 /** A NUL byte ends a C string: no command line or argv can carry one. */
 export const NUL_REFUSED = 'the command line contains a NUL byte; it cannot be passed to a command';
 
@@ -104,14 +114,7 @@ export function runJob(inv: Invocation, options: JobOptions): Promise<JobResult>
         runtime: performance.now() - t0,
       });
     };
-    const kill = (sig: NodeJS.Signals) => {
-      try {
-        // The minus sign addresses the whole process group the job leads.
-        process.kill(-child.pid!, sig);
-      } catch {
-        // Already gone.
-      }
-    };
+    const kill = (sig: NodeJS.Signals) => killGroup(child.pid!, sig);
     const unlisten = listen(options.signal, () => {
       if (child.pid === undefined) return;
       kill('SIGTERM');

@@ -45,7 +45,14 @@ import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { listen, noop } from '../../internal/abort.ts';
-import { type JobOptions, type JobResult, NUL_REFUSED, notStarted, refused } from './job.ts';
+import {
+  type JobOptions,
+  type JobResult,
+  killGroup,
+  NUL_REFUSED,
+  notStarted,
+  refused,
+} from './job.ts';
 import { MarkSplitter } from './mark-splitter.ts';
 
 const BASH = ['/bin/bash', '/usr/bin/bash', '/usr/local/bin/bash'].find((p) => existsSync(p));
@@ -196,11 +203,7 @@ class Lane {
       }
       return;
     }
-    try {
-      process.kill(-job.pid, sig);
-    } catch {
-      // Already gone.
-    }
+    killGroup(job.pid, sig);
     if (sig === 'SIGTERM') {
       job.killTimer = setTimeout(() => this.kill(job, 'SIGKILL'), job.options.grace);
       job.killTimer.unref();
@@ -233,16 +236,14 @@ class Lane {
 
   /** The stdout mark, and after it the job's exit status in three digits. */
   private ended(status: Buffer): void {
-    const job = this.onStream(1);
-    if (job === undefined) return;
-    job.status = (status[0]! - 48) * 100 + (status[1]! - 48) * 10 + (status[2]! - 48);
-    this.marked(1);
+    this.marked(1, (status[0]! - 48) * 100 + (status[1]! - 48) * 10 + (status[2]! - 48));
   }
 
-  private marked(stream: 1 | 2): void {
+  private marked(stream: 1 | 2, status?: number): void {
     const job = this.onStream(stream);
     if (job === undefined) return;
     job.marks |= stream;
+    if (status !== undefined) job.status = status;
     this.maybeDone();
   }
 
@@ -283,17 +284,10 @@ class Lane {
       }
       // The shell reports death by signal N as 128 + N; it is a kill when we sent one.
       const signalled = job.sent !== undefined && status > 128;
-      const runtime = performance.now() - job.t0;
-      this.owner.finish(job, {
-        exitCode: signalled ? -1 : status,
-        signal: signalled ? signalName(status - 128) : null,
-        started: true,
-        stdout: job.stdout,
-        stderr: job.stderr,
-        received: job.received,
-        start: job.start,
-        runtime,
-      });
+      this.owner.finish(
+        job,
+        resultOf(job, signalled ? -1 : status, signalled ? signalName(status - 128) : null),
+      );
     }
   }
 
@@ -301,25 +295,9 @@ class Lane {
     if (this.dead) return;
     this.dead = true;
     for (const job of this.jobs.splice(0)) {
-      const started = job.pid !== undefined;
-      if (started) {
-        try {
-          process.kill(-job.pid!, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      if (job.pid !== undefined) killGroup(job.pid, 'SIGKILL');
       job.stderr.push(Buffer.from('fanout: the shell running this job died\n'));
-      this.owner.finish(job, {
-        exitCode: 255,
-        signal: null,
-        started,
-        stdout: job.stdout,
-        stderr: job.stderr,
-        received: job.received,
-        start: started ? job.start : Date.now(),
-        runtime: started ? performance.now() - job.t0 : 0,
-      });
+      this.owner.finish(job, resultOf(job, 255, null));
     }
   }
 
@@ -331,6 +309,21 @@ class Lane {
       this.child.stdin!.end();
     });
   }
+}
+
+/** What `job` did, ended with `exitCode` (or killed by `signal`). */
+function resultOf(job: Current, exitCode: number, signal: NodeJS.Signals | null): JobResult {
+  const started = job.pid !== undefined;
+  return {
+    exitCode,
+    signal,
+    started,
+    stdout: job.stdout,
+    stderr: job.stderr,
+    received: job.received,
+    start: started ? job.start : Date.now(),
+    runtime: started ? performance.now() - job.t0 : 0,
+  };
 }
 
 function signalName(n: number): NodeJS.Signals | null {
