@@ -1,6 +1,5 @@
 import { TimeoutError } from './errors.ts';
-import { listen, noop } from './internal/abort.ts';
-import { MAX_TIMER } from './internal/attempt.ts';
+import { listen, MAX_TIMER, noop } from './internal/abort.ts';
 import { checkDuration, checkSignal } from './internal/validate.ts';
 
 /**

@@ -15,8 +15,7 @@ import {
   TaskModuleError,
   WorkerExitedError,
 } from '../errors.ts';
-import { cancelledByCaller } from '../internal/abort.ts';
-import { MAX_TIMER } from '../internal/attempt.ts';
+import { cancelledByCaller, MAX_TIMER } from '../internal/abort.ts';
 import { encode as encodeError } from '../internal/error-codec.ts';
 import { LazySignal } from '../internal/lazy-signal.ts';
 import { loadTaskModule, type ModuleTask, noTaskError } from '../internal/task-module.ts';

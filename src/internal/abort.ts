@@ -59,6 +59,27 @@ export function isEcho(err: unknown, reason: unknown): boolean {
 }
 
 /**
+ * The longest delay setTimeout keeps, 2^31 - 1 ms (about 24.8 days): a longer
+ * one fires at once. Callers treat a longer delay as none, clamp to it, or
+ * wait in steps (see after).
+ */
+export const MAX_TIMER = 2 ** 31 - 1;
+
+/**
+ * Calls `fn` once `ms` have passed, however long that is (a delay above
+ * MAX_TIMER is waited in steps); returns a function that cancels it.
+ */
+export function after(ms: number, fn: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (left: number) => {
+    timer =
+      left > MAX_TIMER ? setTimeout(() => arm(left - MAX_TIMER), MAX_TIMER) : setTimeout(fn, left);
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
+/**
  * Resolves after `ms`, or rejects with `signal.reason` as soon as `signal`
  * aborts; leaves no timer and no listener behind either way.
  */
@@ -66,12 +87,12 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const unlisten = listen(signal, () => {
-      clearTimeout(timer);
+      cancel();
       reject(signal.reason);
     });
-    const timer = setTimeout(() => {
+    const cancel = after(ms, () => {
       unlisten();
       resolve();
-    }, ms);
+    });
   });
 }

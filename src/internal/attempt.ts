@@ -4,7 +4,7 @@
 
 import { TimeoutError } from '../errors.ts';
 import type { AttemptOptions, BackoffOptions, TaskContext, TaskFn } from '../task.ts';
-import { listen, sleep } from './abort.ts';
+import { listen, MAX_TIMER, sleep } from './abort.ts';
 import { checkDuration, checkLimit, checkObject, checkOptionalFunction } from './validate.ts';
 
 /** The context object handed to tasks; a class so that V8 keeps one shape. */
@@ -22,12 +22,6 @@ export interface Policy {
   retryIf: ((error: unknown, attempt: number) => boolean) | undefined;
   delay: (attempt: number, error: unknown) => number;
 }
-
-/**
- * The longest delay setTimeout keeps, 2^31 - 1 ms (about 24.8 days): a longer
- * one fires at once. Callers treat a longer delay as none, or clamp to it.
- */
-export const MAX_TIMER = 2 ** 31 - 1;
 
 /** Validates timeout and retry; returns undefined when neither applies. */
 export function compilePolicy(api: string, options: AttemptOptions): Policy | undefined {

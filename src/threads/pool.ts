@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { MAX_TIMER } from '../internal/attempt.ts';
+import { MAX_TIMER } from '../internal/abort.ts';
 import { moduleUrl } from '../internal/task-module.ts';
 import { checkDuration, checkObject, checkSignal, checkString } from '../internal/validate.ts';
 import type { TaskContext } from '../task.ts';

@@ -158,6 +158,20 @@ describe('rateLimit', () => {
     }
   });
 
+  it('holds the next item for a window longer than a timer can wait (2 ** 31 ms)', async () => {
+    const it = pipeline([1, 2])
+      .rateLimit(1, 2 ** 31)
+      [Symbol.asyncIterator]();
+    assert.deepEqual(await it.next(), { value: 1, done: false });
+    const next = it.next();
+    const late = await Promise.race([
+      next.then(() => 'let through'),
+      sleep(200).then(() => 'held'),
+    ]);
+    assert.equal(late, 'held', 'the second item did not wait for the window');
+    await it.return?.();
+  });
+
   it('stops waiting at once when the consumer leaves', async () => {
     const t0 = performance.now();
     for await (const x of pipeline([1, 2, 3]).rateLimit(1, 60_000)) if (x === 1) break;

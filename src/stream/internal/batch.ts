@@ -1,7 +1,7 @@
 // batch(size, { maxWait }): groups items into arrays of `size`; a shorter
 // one at the end, or once `maxWait` ms passed since its first item.
 
-import { MAX_TIMER } from '../../internal/attempt.ts';
+import { after, noop } from '../../internal/abort.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
 
 export class BatchNode<T> extends Node<T[]> {
@@ -11,7 +11,7 @@ export class BatchNode<T> extends Node<T[]> {
   private carried: Promise<T | Done> | undefined;
   private running: Promise<unknown> | undefined;
   private deadline = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private cancelTimer: () => void = noop;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -87,16 +87,9 @@ export class BatchNode<T> extends Node<T[]> {
     return new Promise<boolean>((resolve) => {
       const wake = () => resolve(false);
       this.wake = wake;
-      // A timer longer than MAX_TIMER would fire at once: wait in steps.
-      const arm = (left: number) => {
-        this.timer =
-          left > MAX_TIMER
-            ? setTimeout(() => arm(this.deadline - performance.now()), MAX_TIMER)
-            : setTimeout(wake, left);
-      };
-      arm(ms);
+      this.cancelTimer = after(ms, wake);
       pending.then(() => {
-        clearTimeout(this.timer);
+        this.cancelTimer();
         this.wake = undefined;
         resolve(true);
       });
@@ -109,7 +102,7 @@ export class BatchNode<T> extends Node<T[]> {
   }
 
   protected override onStop(): void {
-    clearTimeout(this.timer);
+    this.cancelTimer();
     this.wake?.();
     this.batch = [];
   }
