@@ -84,8 +84,6 @@ export class Thread {
   private readonly free: Int32Array = new Int32Array(MAX_SLOTS);
   private top = MAX_SLOTS;
   load = 0;
-  /** Recalled slots the worker has not reported passing yet (see {@link release}). */
-  private recalled = 0;
   ready = false;
   /** Set once it exited or is being terminated: it takes no more jobs. */
   gone = false;
@@ -224,14 +222,21 @@ export class Thread {
     job.thread = undefined;
     job.slot = -1;
     this.load--;
-    this.recalled++;
     return job;
   }
 
   /** Frees a recalled slot once the worker has passed it. */
   release(slot: number): void {
     this.free[this.top++] = slot;
-    if (--this.recalled === 0 && this.load === 0 && !this.gone) this.worker.unref();
+    this.unrefIfIdle();
+  }
+
+  /**
+   * Lets the process exit once every slot is free: no job held, and every
+   * recalled slot passed by the worker (a slot is free, held, or recalled).
+   */
+  private unrefIfIdle(): void {
+    if (this.top === MAX_SLOTS && !this.gone) this.worker.unref();
   }
 
   /** How many more jobs it can take: free slots, recalled ones excluded. */
@@ -245,7 +250,8 @@ export class Thread {
     if (job === undefined) return undefined;
     this.jobs[slot] = undefined;
     this.free[this.top++] = slot;
-    if (--this.load === 0 && this.recalled === 0 && !this.gone) this.worker.unref();
+    this.load--;
+    this.unrefIfIdle();
     return job;
   }
 }
