@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runNode } from '../fixtures/threads-helpers.ts';
+import { runNode } from '../fixtures/node-process.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const program = fileURLToPath(new URL('../fixtures/threads-program.ts', import.meta.url));
@@ -60,7 +60,7 @@ describe('threadPool lifecycle', () => {
           '--outDir',
           out,
         ],
-        120_000,
+        { timeout: 120_000 },
       );
       assert.ok(tsc.code !== null, 'tsc finished');
       const script = [

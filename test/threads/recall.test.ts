@@ -9,18 +9,18 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type Exit, runNode } from '../fixtures/threads-helpers.ts';
+import { type Outcome, runNode } from '../fixtures/node-process.ts';
 
 const index = new URL('../../src/threads/index.ts', import.meta.url).href;
 const tasks = new URL('../fixtures/threads-tasks.ts', import.meta.url).href;
 
-function run(body: string[], timeoutMs = 20_000): Promise<Exit> {
+function run(body: string[], timeout = 20_000): Promise<Outcome> {
   const script = [
     `import { threadPool } from ${JSON.stringify(index)};`,
     `const tasks = ${JSON.stringify(tasks)};`,
     ...body,
   ].join('\n');
-  return runNode(['--import', 'tsx', '--input-type=module', '-e', script], timeoutMs);
+  return runNode(['--import', 'tsx', '--input-type=module', '-e', script], { timeout });
 }
 
 describe('threadPool: jobs recalled from a thread', () => {
