@@ -1,9 +1,9 @@
 // The second half of flatMap: reads each iterable the map half produced, one
 // after another, to the end.
 
-import { noop } from '../../internal/abort.ts';
 import { openIterable } from '../../internal/iterate.ts';
 import { checkIterable } from '../../internal/validate.ts';
+import { closeBehind } from './iterator-node.ts';
 import { DONE, type Done, Node, type Pulled, type Scope } from './node.ts';
 
 type Inner<T> = Iterable<T> | AsyncIterable<T>;
@@ -104,10 +104,6 @@ export class FlattenNode<T> extends Node<T> {
     this.sync = undefined;
     this.async = undefined;
     sync?.return?.();
-    const closing = Promise.resolve(async?.return?.());
-    // It may fail before the next() settles: that is read below, not unhandled.
-    closing.catch(noop);
-    await this.pending;
-    await closing;
+    await closeBehind(async, this.pending);
   }
 }

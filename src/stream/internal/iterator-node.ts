@@ -38,18 +38,27 @@ export abstract class IteratorNode<T> extends Node<T> {
     return DONE;
   };
 
-  /**
-   * Closes `iterator` (a generator runs its `finally`) and waits for it.
-   * return() is called at once, so that a source able to withdraw a waiting
-   * next() (a Channel) stops waiting; an async generator queues it behind the
-   * running next(), which we wait for.
-   */
-  protected async closeIterator(iterator: AsyncIterator<T>): Promise<void> {
+  /** Closes `iterator` behind the read under way (see closeBehind). */
+  protected closeIterator(iterator: AsyncIterator<T>): Promise<void> {
     this.ended = true;
-    const closing = Promise.resolve(iterator.return?.());
-    // It may fail before the next() settles: that is read below, not unhandled.
-    closing.catch(noop);
-    await this.pending;
-    await closing;
+    return closeBehind(iterator, this.pending);
   }
+}
+
+/**
+ * Closes `iterator` (a generator runs its `finally`) and waits for it and
+ * for `pending`, the read under way. return() is called at once, so that a
+ * source able to withdraw a waiting next() (a Channel) stops waiting; an
+ * async generator queues it behind the running next(). Rejects with what
+ * return() rejects with, never leaving it unhandled meanwhile.
+ */
+export async function closeBehind(
+  iterator: AsyncIterator<unknown> | undefined,
+  pending: Promise<unknown> | undefined,
+): Promise<void> {
+  const closing = Promise.resolve(iterator?.return?.());
+  // It may fail before the next() settles: that is read below, not unhandled.
+  closing.catch(noop);
+  await pending;
+  await closing;
 }
