@@ -1,7 +1,7 @@
 import { CancelledError } from './errors.ts';
 import { isEcho, listen, noop, sharedController } from './internal/abort.ts';
 import { type Deferred, deferred } from './internal/deferred.ts';
-import { attachSuppressed } from './internal/suppressed.ts';
+import { attachSuppressed, throwFirst } from './internal/suppressed.ts';
 import { checkFunction, checkLimit, checkObject, checkSignal } from './internal/validate.ts';
 import { type GroupTrace, traceGroup } from './tracing/group.ts';
 
@@ -154,10 +154,7 @@ export class Group {
       if (errors) attachSuppressed(this.#firstError, errors);
       throw this.#firstError;
     }
-    if (errors) {
-      attachSuppressed(errors[0], errors.slice(1));
-      throw errors[0];
-    }
+    if (errors) throwFirst(errors);
   }
 
   #settled(): Promise<void> {

@@ -21,3 +21,13 @@ export function attachSuppressed(first: unknown, later: unknown[]): void {
     enumerable: true,
   });
 }
+
+/**
+ * Throws the first of `errors` with the others in its `suppressed` array;
+ * returns when there is none.
+ */
+export function throwFirst(errors: unknown[]): void {
+  if (errors.length === 0) return;
+  attachSuppressed(errors[0], errors.slice(1));
+  throw errors[0];
+}

@@ -9,7 +9,6 @@
 // as the very object that was thrown.
 
 import { isEcho, sharedController } from '../../internal/abort.ts';
-import { attachSuppressed } from '../../internal/suppressed.ts';
 
 /** The end of a stream, or of a stopped node. */
 export const DONE: unique symbol = Symbol('fanout.done');
@@ -101,14 +100,4 @@ export abstract class Node<T> {
     for (const upstream of upstreams) errors.push(...(await upstream));
     return errors;
   }
-}
-
-/**
- * Throws the first of `errors` with the others in its `suppressed` array;
- * returns when there is none.
- */
-export function throwFirst(errors: unknown[]): void {
-  if (errors.length === 0) return;
-  attachSuppressed(errors[0], errors.slice(1));
-  throw errors[0];
 }

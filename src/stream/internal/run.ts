@@ -5,9 +5,9 @@
 
 import { CancelledError } from '../../errors.ts';
 import { isEcho, listen, noop } from '../../internal/abort.ts';
-import { attachSuppressed } from '../../internal/suppressed.ts';
+import { attachSuppressed, throwFirst } from '../../internal/suppressed.ts';
 import { type PipelineTrace, tracePipeline } from '../../tracing/pipeline.ts';
-import { DONE, type Done, isThenable, type Node, type Scope, throwFirst } from './node.ts';
+import { DONE, type Done, isThenable, type Node, type Scope } from './node.ts';
 
 export type Build<T> = (scope: Scope) => Node<T>;
 

@@ -3,10 +3,11 @@
 
 import { CancelledError } from '../../errors.ts';
 import { openIterable } from '../../internal/iterate.ts';
+import { throwFirst } from '../../internal/suppressed.ts';
 import { checkIterable } from '../../internal/validate.ts';
 import type { Stage } from '../pipeline.ts';
 import { IteratorNode } from './iterator-node.ts';
-import { DONE, type Done, type Node, type Pulled, type Scope, throwFirst } from './node.ts';
+import { DONE, type Done, type Node, type Pulled, type Scope } from './node.ts';
 
 const END: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
