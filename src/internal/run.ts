@@ -12,8 +12,6 @@ import { type Opened, openIterable } from './iterate.ts';
 import { sizeOf } from './size.ts';
 import { attachSuppressed } from './suppressed.ts';
 
-type Source<T> = Opened<T>;
-
 const STOPPED = Symbol('stopped');
 
 // The array fast path stores results in fixed chunks and joins them once at
@@ -46,7 +44,7 @@ export class Run<T, R> {
   private readonly limit: number;
   private readonly ordered: boolean;
   private readonly failFast: boolean;
-  private readonly source: Source<T>;
+  private readonly source: Opened<T>;
   private readonly results: unknown[];
   /** The array fast path's results, in chunks: see joinChunks. */
   private chunks: unknown[][] | undefined;
