@@ -123,7 +123,13 @@ type Options = ErrorOptions | undefined;
 const num = (v: Primitive | undefined) => (typeof v === 'number' ? v : undefined);
 const str = (v: Primitive | undefined) => (v == null ? undefined : String(v));
 
-type Make = (e: EncodedError, props: Record<string, Primitive>, options: Options) => Error;
+/** Rebuilds one of fanout's classes; undefined when what came cannot make one. */
+type Make = (
+  e: EncodedError,
+  props: Record<string, Primitive>,
+  options: Options,
+  errors: unknown[] | undefined,
+) => Error | undefined;
 
 // fanout's own classes, recognised by their stable code and name (a class
 // elsewhere that merely reuses a code stays a RemoteTaskError).
@@ -143,6 +149,7 @@ const FANOUT: Record<string, [name: string, make: Make]> = {
     'WorkerExitedError',
     (e, p, o) => new WorkerExitedError(e.message, num(p.exitCode), o),
   ],
+  [CODE_AGGREGATE]: ['AggregateTaskError', aggregateTask],
 };
 
 /** Recreates on this side what {@link encode} sent. */
@@ -152,13 +159,18 @@ export function decode(enc: Encoded): unknown {
   const props = e.props ?? {};
   const options = e.cause !== undefined ? { cause: decode(e.cause) } : undefined;
   const own = typeof e.code === 'string' ? FANOUT[e.code] : undefined;
+  const errors = e.errors?.map(decode);
+  const made =
+    own !== undefined && own[0] === e.name ? own[1](e, props, options, errors) : undefined;
   let err: Error;
   if (e.dom) {
     err = new DOMException(e.message, e.name);
-  } else if (e.errors !== undefined) {
-    err = aggregate(e, e.errors.map(decode), options);
-  } else if (own !== undefined && own[0] === e.name) {
-    err = own[1](e, props, options);
+  } else if (made !== undefined) {
+    err = made;
+  } else if (errors !== undefined) {
+    // Any other AggregateError: the base class, keeping its name.
+    err = new AggregateError(errors, e.message, options);
+    if (e.name !== 'AggregateError') define(err, 'name', e.name, false);
   } else if (Object.hasOwn(BUILTIN, e.name)) {
     err = new BUILTIN[e.name]!(e.message, options);
   } else {
@@ -170,22 +182,19 @@ export function decode(enc: Encoded): unknown {
   return err;
 }
 
-/** fanout's AggregateTaskError, or an AggregateError that keeps the name of its class. */
-function aggregate(e: EncodedError, errors: unknown[], options: Options): Error {
+/** fanout's AggregateTaskError, when its errors and indices came whole. */
+function aggregateTask(
+  e: EncodedError,
+  _props: Record<string, Primitive>,
+  options: Options,
+  errors: unknown[] | undefined,
+): Error | undefined {
   const indices = e.indices;
-  if (
-    e.code === CODE_AGGREGATE &&
-    e.name === 'AggregateTaskError' &&
-    indices?.length === errors.length
-  ) {
-    // Its constructor writes a message of its own, and takes no cause.
-    const err = new AggregateTaskError(errors, indices, errors.length);
-    define(err, 'message', e.message, false);
-    define(err, 'cause', options?.cause, false);
-    return err;
-  }
-  const err = new AggregateError(errors, e.message, options);
-  if (e.name !== 'AggregateError') define(err, 'name', e.name, false);
+  if (errors === undefined || indices?.length !== errors.length) return undefined;
+  // Its constructor writes a message of its own, and takes no cause.
+  const err = new AggregateTaskError(errors, indices, errors.length);
+  define(err, 'message', e.message, false);
+  define(err, 'cause', options?.cause, false);
   return err;
 }
 
