@@ -348,13 +348,13 @@ export class Scheduler {
    * running one of them after the grace period is terminated.
    */
   private onAbort(w: SignalGroup<Job>): void {
-    this.groups.drop(w);
+    // Each job leaves the group as it settles (see settle): at once for those
+    // not started, when their thread answers for the running ones.
     const reason = w.signal!.reason;
     const byThread = new Map<Thread, Job[]>();
     let recalled = false;
     for (let job = w.tail; job !== undefined; ) {
       const prev = job.prev;
-      w.remove(job);
       const t = job.thread;
       // Not started, in the pool's queue or still queued on a thread (which
       // may be deep in another task and read no message for a long time):
