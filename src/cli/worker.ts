@@ -4,7 +4,7 @@
 import { listen } from '../internal/abort.ts';
 import { type BullmqEntry, loadEntry, probeRedis, redisConnection } from './internal/executors.ts';
 import { interrupts } from './internal/interrupt.ts';
-import { loadModule, parseSpec } from './internal/task-module.ts';
+import { loadModule, parseSpec, shown } from './internal/task-module.ts';
 
 /** The options of `fanout worker`, as parsed from its flags. */
 export interface WorkerOptions {
@@ -50,7 +50,7 @@ export async function worker(module: string, options: WorkerOptions): Promise<nu
       concurrency: options.concurrency,
     });
     process.stderr.write(
-      `fanout worker: serving ${server.tasks.join(', ')} from ${spec.url.pathname} on queue "${options.queue}" (pid ${process.pid}); stop with Ctrl-C or SIGTERM\n`,
+      `fanout worker: serving ${server.tasks.join(', ')} from ${shown(spec.url)} on queue "${options.queue}" (pid ${process.pid}); stop with Ctrl-C or SIGTERM\n`,
     );
     if (!stop.signal.aborted) {
       await new Promise<void>((resolve) => listen(stop.signal, resolve));

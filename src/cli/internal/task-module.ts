@@ -85,7 +85,7 @@ export async function loadModule(spec: TaskSpec): Promise<TaskModule> {
 }
 
 /** A file URL as a path, as the user typed it; any other URL as it is. */
-function shown(url: URL): string {
+export function shown(url: URL): string {
   return url.protocol === 'file:' ? fileURLToPath(url) : url.href;
 }
 
