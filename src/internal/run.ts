@@ -296,22 +296,23 @@ export class Run<T, R> {
     const link = (this.pullChain = this.pullChain.then(pull, pull));
     this.pulling++;
     let r: IteratorResult<T> | typeof STOPPED;
-    // A promise of its own to race, not one shared by every pull: a race
-    // leaves a reaction on each promise it was given, holding its result (the
-    // item) until that promise settles, which a shared stop never does.
-    let wake: ((stopped: typeof STOPPED) => void) | undefined;
-    const stopped = new Promise<typeof STOPPED>((resolve) => {
+    // Settled by the pull, or early by stop() through `wake`. Not a race
+    // against one stop promise shared by every pull: that would leave a
+    // reaction holding each item on a promise that never settles.
+    let wake!: (stopped: typeof STOPPED) => void;
+    const turn = new Promise<IteratorResult<T> | typeof STOPPED>((resolve, reject) => {
       wake = resolve;
+      link.then(resolve, reject);
     });
-    this.waiting.add(wake!);
+    this.waiting.add(wake);
     try {
-      r = await Promise.race([link, stopped]);
+      r = await turn;
     } catch (err) {
       this.exhausted = true;
       this.failWhole(err, -1);
       return STOPPED;
     } finally {
-      this.waiting.delete(wake!);
+      this.waiting.delete(wake);
       this.pulling--;
     }
     if (r === STOPPED || this.stopped) return STOPPED;
