@@ -14,7 +14,9 @@
 // writes MARK to fd 4 (the job's stderr) and MARK and the exit status in
 // three digits to fd 1 (the job's stdout): one read less per job than a
 // status line on fd 3. A job's output is everything on fd 1 and fd 4 up to
-// the mark. Its stdin is /dev/null, and it does not inherit fds 3 to 5.
+// the mark. A job is over once its pid, both marks and its status are in,
+// in whatever order the three streams bring them. Its stdin is /dev/null,
+// and it does not inherit fds 3 to 5.
 //
 // Lookahead: Node may write a second job while the first runs, so the lane
 // starts it the moment the first exits, as xargs would, instead of waiting a
@@ -260,6 +262,7 @@ class Lane {
         job.t0 = performance.now();
         job.options.onStart?.();
         if (job.sent !== undefined) this.kill(job, job.sent);
+        this.maybeDone();
       } else {
         // `S` or `R`: it never started, and so has no output nor marks.
         this.jobs.splice(this.jobs.indexOf(job), 1);
@@ -268,10 +271,15 @@ class Lane {
     }
   }
 
-  /** Finishes the jobs at the front that have ended and whose output is all through. */
+  /**
+   * Finishes the jobs at the front that have ended and whose output is all
+   * through. Its `P` may come after all that (fd 3 is a stream of its own):
+   * a job is finished only once its pid is known too, so that the pid goes
+   * to it and not to the job after it.
+   */
   private maybeDone(): void {
     for (let job = this.jobs[0]; job !== undefined; job = this.jobs[0]) {
-      if (job.marks !== 3 || job.status === undefined) return;
+      if (job.marks !== 3 || job.status === undefined || job.pid === undefined) return;
       this.jobs.shift();
       const status = job.status;
       if (status !== 0 && this.pause) {
